@@ -1,0 +1,128 @@
+import path from 'node:path';
+
+/** The API's dated version, sent as `X-Api-Version` on every response. */
+export const API_VERSION = '2026-11-22';
+/** Versions a client may pin with the `X-Api-Version` request header. */
+export const SUPPORTED_API_VERSIONS: readonly string[] = [API_VERSION];
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** External Redis; undefined means "run an embedded redis-server under dataDir". */
+  readonly redisUrl: string | undefined;
+  /** When true, `redisUrl` is a comma-separated list of cluster seed nodes. */
+  readonly redisCluster: boolean;
+  readonly dataDir: string;
+  /** Origins allowed by CORS besides Apollo Studio. */
+  readonly corsOrigins: readonly string[];
+  readonly introspection: boolean;
+  readonly logLevel: LogLevel;
+  readonly nodeEnv: string;
+  readonly production: boolean;
+  /** GraphOS usage reporting, enabled by Apollo when both are set. */
+  readonly apolloKey: string | undefined;
+  readonly apolloGraphRef: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got "${raw}"`);
+  }
+  const value = Number(raw.trim());
+  if (value < min || value > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+function redisUrls(raw: string, cluster: boolean): void {
+  const urls = cluster ? raw.split(',') : [raw];
+  for (const candidate of urls) {
+    let url: URL;
+    try {
+      url = new URL(candidate.trim());
+    } catch {
+      throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL${cluster ? ' list' : ''}, got "${raw}"`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:' && !(url.protocol === 'unix:' && !cluster)) {
+      throw new ConfigError(`REDIS_URL must use redis://, rediss://${cluster ? '' : ' or unix://'}, got "${url.protocol}"`);
+    }
+  }
+}
+
+function origins(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '')
+    .map((origin) => {
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ConfigError(`CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com, got "${origin}"`);
+      }
+      if (url.origin !== origin.replace(/\/$/, '')) {
+        throw new ConfigError(`CORS_ORIGINS entries must be bare origins (scheme://host[:port]), got "${origin}"`);
+      }
+      return url.origin;
+    });
+}
+
+/**
+ * Reads and validates the settings once. This is the only place that reads the environment;
+ * everything else receives the frozen result.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = optional(env, 'NODE_ENV') ?? 'development';
+  const redisCluster = boolean(env, 'REDIS_CLUSTER', false);
+  const redisUrl = optional(env, 'REDIS_URL');
+  if (redisUrl !== undefined) redisUrls(redisUrl, redisCluster);
+  if (redisCluster && redisUrl === undefined) {
+    throw new ConfigError('REDIS_CLUSTER=true needs REDIS_URL listing the seed nodes, e.g. redis://10.0.0.1:7000,redis://10.0.0.2:7000');
+  }
+  const logLevel = (optional(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  return Object.freeze({
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    host: optional(env, 'HOST') ?? 'localhost',
+    redisUrl,
+    redisCluster,
+    dataDir: path.resolve(optional(env, 'DATA_DIR') ?? '.data'),
+    corsOrigins: Object.freeze(origins(optional(env, 'CORS_ORIGINS'))),
+    introspection: boolean(env, 'INTROSPECTION', true),
+    logLevel: logLevel as LogLevel,
+    nodeEnv,
+    production: nodeEnv === 'production',
+    apolloKey: optional(env, 'APOLLO_KEY'),
+    apolloGraphRef: optional(env, 'APOLLO_GRAPH_REF'),
+  });
+}

@@ -1,0 +1,71 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The public error codes (`extensions.code`) and the HTTP status each one carries.
+ * These names are part of the API contract: add codes, never rename one.
+ */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  BAD_REQUEST: 'BAD_REQUEST',
+  PERSISTED_QUERY_NOT_FOUND: 'PERSISTED_QUERY_NOT_FOUND',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'PERSISTED_QUERY_NOT_SUPPORTED',
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
+  CURRENCY_MISMATCH: 'CURRENCY_MISMATCH',
+  BALANCE_LIMIT_EXCEEDED: 'BALANCE_LIMIT_EXCEEDED',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  BAD_USER_INPUT: 400,
+  GRAPHQL_PARSE_FAILED: 400,
+  GRAPHQL_VALIDATION_FAILED: 400,
+  BAD_REQUEST: 400,
+  PERSISTED_QUERY_NOT_FOUND: 400,
+  PERSISTED_QUERY_NOT_SUPPORTED: 400,
+  OPERATION_RESOLUTION_FAILURE: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  INSUFFICIENT_FUNDS: 422,
+  CURRENCY_MISMATCH: 422,
+  BALANCE_LIMIT_EXCEEDED: 422,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(HTTP_STATUS, value);
+}
+
+/** A GraphQL error with a public code; its HTTP status comes from {@link HTTP_STATUS}. */
+export class ApiError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+  }
+}
+
+export class BadUserInputError extends ApiError {
+  constructor(message: string, field?: string) {
+    super(ErrorCode.BAD_USER_INPUT, message, field === undefined ? {} : { field });
+  }
+}
+
+export class UnauthenticatedError extends ApiError {
+  constructor(message = 'A valid api key is required: send it as the "api-key" header or "Authorization: Bearer <key>".') {
+    super(ErrorCode.UNAUTHENTICATED, message);
+  }
+}
+
+export class ServiceUnavailableError extends ApiError {
+  constructor(message = 'The data store is unreachable; retry shortly.') {
+    super(ErrorCode.SERVICE_UNAVAILABLE, message);
+  }
+}

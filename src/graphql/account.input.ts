@@ -1,0 +1,19 @@
+import { ArgsType, Field, InputType } from 'type-graphql';
+
+@InputType()
+export class CreateAccountInput {
+  @Field()
+  name!: string;
+
+  @Field({ description: 'Three upper-case letters, e.g. "EUR".' })
+  currency!: string;
+
+  @Field(() => Boolean, { nullable: true, defaultValue: false })
+  allowNegativeBalance!: boolean | null;
+}
+
+@ArgsType()
+export class CreateAccountArgs {
+  @Field(() => CreateAccountInput)
+  input!: CreateAccountInput;
+}

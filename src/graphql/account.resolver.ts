@@ -1,0 +1,40 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { AccountRecord, TransferRecord } from '../ledger/types';
+import { CreateAccountArgs } from './account.input';
+import { Account } from './account.type';
+import { DEFAULT_PAGE_SIZE, PageArgs } from './connection';
+import type { ConnectionShape } from './connection';
+import type { Context } from './context';
+import { loadConnection } from './load-connection';
+import { AccountConnection, TransferConnection } from './transfer.type';
+
+@Resolver(() => Account)
+export class AccountResolver {
+  @Query(() => Account, { nullable: true, description: 'Null when the account does not exist for this tenant.' })
+  account(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<AccountRecord | null> {
+    return ctx.loaders.accounts.load(id);
+  }
+
+  @Query(() => AccountConnection, { description: 'The tenant\'s accounts, oldest first.' })
+  async accounts(@Args() { first, after }: PageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<AccountRecord>> {
+    const page = await ctx.ledger.listAccountIds(first ?? DEFAULT_PAGE_SIZE, after);
+    return loadConnection(page, ctx.loaders.accounts);
+  }
+
+  @Mutation(() => Account, { nullable: true, description: 'Opens an account with a zero balance.' })
+  async createAccount(@Args() { input }: CreateAccountArgs, @Ctx() ctx: Context): Promise<AccountRecord> {
+    const account = await ctx.ledger.createAccount({
+      name: input.name,
+      currency: input.currency,
+      allowNegativeBalance: input.allowNegativeBalance ?? false,
+    });
+    ctx.loaders.accounts.prime(account.id, account);
+    return account;
+  }
+
+  @FieldResolver(() => TransferConnection, { description: 'Transfers from or to this account, oldest first.' })
+  async transfers(@Root() account: AccountRecord, @Args() { first, after }: PageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
+    const page = await ctx.ledger.listTransferIds(account.id, first ?? DEFAULT_PAGE_SIZE, after);
+    return loadConnection(page, ctx.loaders.transfers);
+  }
+}

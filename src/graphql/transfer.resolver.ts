@@ -1,0 +1,52 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { AccountRecord, TransferRecord } from '../ledger/types';
+import { DEFAULT_PAGE_SIZE } from './connection';
+import type { ConnectionShape } from './connection';
+import type { Context } from './context';
+import { loadConnection } from './load-connection';
+import { CreateTransferArgs, TransfersArgs } from './transfer.input';
+import { Account } from './account.type';
+import { Transfer, TransferConnection } from './transfer.type';
+
+async function accountOf(ctx: Context, accountId: string): Promise<AccountRecord> {
+  const account = await ctx.loaders.accounts.load(accountId);
+  if (account === null) throw new Error(`transfer names account ${accountId}, which does not exist`);
+  return account;
+}
+
+@Resolver(() => Transfer)
+export class TransferResolver {
+  @Query(() => Transfer, { nullable: true, description: 'Null when the transfer does not exist for this tenant.' })
+  transfer(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<TransferRecord | null> {
+    return ctx.loaders.transfers.load(id);
+  }
+
+  @Query(() => TransferConnection, { description: 'Transfers of the tenant, or of one account, oldest first.' })
+  async transfers(@Args() { accountId, first, after }: TransfersArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
+    const page = await ctx.ledger.listTransferIds(accountId, first ?? DEFAULT_PAGE_SIZE, after);
+    return loadConnection(page, ctx.loaders.transfers);
+  }
+
+  @Mutation(() => Transfer, { nullable: true, description: 'Moves money between two accounts of the same currency, atomically.' })
+  async createTransfer(@Args() { input }: CreateTransferArgs, @Ctx() ctx: Context): Promise<TransferRecord> {
+    const transfer = await ctx.ledger.createTransfer({
+      fromAccountId: input.fromAccountId,
+      toAccountId: input.toAccountId,
+      amount: input.amount,
+      currency: input.currency,
+      reference: input.reference ?? null,
+    });
+    ctx.loaders.transfers.prime(transfer.id, transfer);
+    return transfer;
+  }
+
+  @FieldResolver(() => Account)
+  fromAccount(@Root() transfer: TransferRecord, @Ctx() ctx: Context): Promise<AccountRecord> {
+    return accountOf(ctx, transfer.fromAccountId);
+  }
+
+  @FieldResolver(() => Account)
+  toAccount(@Root() transfer: TransferRecord, @Ctx() ctx: Context): Promise<AccountRecord> {
+    return accountOf(ctx, transfer.toAccountId);
+  }
+}

@@ -1,0 +1,57 @@
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { DateTimeScalar } from './scalars';
+
+export enum ScopeEnum {
+  READ = 'read',
+  WRITE = 'write',
+  ADMIN = 'admin',
+}
+registerEnumType(ScopeEnum, { name: 'Scope', description: 'What an api key may do: READ queries, WRITE ledger mutations, ADMIN key management.' });
+
+@ObjectType()
+export class Tenant {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  name!: string;
+
+  @Field(() => DateTimeScalar)
+  createdAt!: Date;
+}
+
+@ObjectType({ description: 'An api key. Its secret is never shown again after creation.' })
+export class ApiKey {
+  @Field(() => ID)
+  id!: string;
+
+  @Field()
+  name!: string;
+
+  @Field({ description: 'The public start of the key (oq_<tenant>_<id>), enough to recognise it, not to use it.' })
+  prefix!: string;
+
+  @Field(() => [ScopeEnum])
+  scopes!: ScopeEnum[];
+
+  @Field(() => [String])
+  ipAllowlist!: string[];
+
+  @Field(() => DateTimeScalar)
+  createdAt!: Date;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  lastUsedAt!: Date | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  revokedAt!: Date | null;
+}
+
+@ObjectType({ description: 'The calling api key and its tenant.' })
+export class Viewer {
+  @Field(() => ApiKey)
+  apiKey!: ApiKey;
+
+  @Field(() => Tenant)
+  tenant!: Tenant;
+}

@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import type { RedisClient } from '../redis/client';
+import { isWellFormedId, newId, tenantKeys } from '../redis/keys';
+import type { TenantKeys } from '../redis/keys';
+import { loadHashes, runScript } from '../redis/scripts';
+import {
+  AccountNotFoundError,
+  BalanceLimitExceededError,
+  CurrencyMismatchError,
+  InsufficientFundsError,
+  InvalidInputError,
+} from './errors';
+import { assertCurrency, assertTransferAmount } from './money';
+import type { AccountRecord, NewAccount, NewTransfer, Page, TransferRecord } from './types';
+
+export const MAX_PAGE_SIZE = 100;
+const MAX_NAME_LENGTH = 200;
+const MAX_REFERENCE_LENGTH = 500;
+
+/** Status codes returned by create_transfer.lua (see its header). */
+const TransferStatus = {
+  APPLIED: 1,
+  FROM_NOT_FOUND: 2,
+  TO_NOT_FOUND: 3,
+  CURRENCY_MISMATCH: 4,
+  INSUFFICIENT_FUNDS: 5,
+  BALANCE_LIMIT: 6,
+  ID_TAKEN: 7,
+} as const;
+type TransferStatus = (typeof TransferStatus)[keyof typeof TransferStatus];
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected script status ${String(value)}`);
+}
+
+/** Checks that need no stored data; they run before anything is written. */
+export function validateNewAccount(input: NewAccount): void {
+  const name = input.name.trim();
+  if (name.length === 0 || input.name.length > MAX_NAME_LENGTH) {
+    throw new InvalidInputError('name', `Name must be 1-${MAX_NAME_LENGTH} characters and not blank.`);
+  }
+  assertCurrency(input.currency);
+}
+
+export function validateNewTransfer(input: NewTransfer): void {
+  assertTransferAmount(input.amount);
+  assertCurrency(input.currency);
+  if (input.fromAccountId === input.toAccountId) {
+    throw new InvalidInputError('toAccountId', 'A transfer needs two different accounts.');
+  }
+  if (input.reference !== null && input.reference.length > MAX_REFERENCE_LENGTH) {
+    throw new InvalidInputError('reference', `Reference must be at most ${MAX_REFERENCE_LENGTH} characters.`);
+  }
+}
+
+export function validatePageSize(first: number): void {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw new InvalidInputError('first', `first must be between 1 and ${MAX_PAGE_SIZE}.`);
+  }
+}
+
+/** Cursors are opaque to clients: base64url of the item's position in creation order. */
+export function encodeCursor(seq: number): string {
+  return Buffer.from(`s:${seq}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const match = /^s:(\d{1,15})$/.exec(text);
+  if (match === null || encodeCursor(Number(match[1])) !== cursor) {
+    throw new InvalidInputError('after', 'after must be a cursor returned by this API (an endCursor or edge cursor).');
+  }
+  return Number(match[1]);
+}
+
+function toAccount(hash: Record<string, string>): AccountRecord {
+  return {
+    id: hash.id ?? '',
+    name: hash.name ?? '',
+    currency: hash.currency ?? '',
+    balance: BigInt(hash.balance ?? '0'),
+    allowNegativeBalance: hash.allowNegativeBalance === '1',
+    createdAt: new Date(Number(hash.createdAt)),
+    seq: Number(hash.seq),
+  };
+}
+
+function toTransfer(hash: Record<string, string>): TransferRecord {
+  return {
+    id: hash.id ?? '',
+    fromAccountId: hash.from ?? '',
+    toAccountId: hash.to ?? '',
+    amount: BigInt(hash.amount ?? '0'),
+    currency: hash.currency ?? '',
+    reference: hash.reference ?? null,
+    createdAt: new Date(Number(hash.createdAt)),
+    seq: Number(hash.seq),
+  };
+}
+
+/**
+ * The ledger of one tenant. Every write is one Lua script; reads of many records are one command.
+ */
+export class LedgerStore {
+  private readonly keys: TenantKeys;
+
+  constructor(
+    private readonly redis: RedisClient,
+    readonly tenantId: string,
+    private readonly random: (size: number) => Buffer = randomBytes,
+  ) {
+    this.keys = tenantKeys(tenantId);
+  }
+
+  async createAccount(input: NewAccount): Promise<AccountRecord> {
+    validateNewAccount(input);
+    for (;;) {
+      const id = newId(this.random);
+      const reply = (await runScript(this.redis, 'createAccount', [this.keys.sequence, this.keys.account(id), this.keys.accounts], [
+        id,
+        input.name,
+        input.currency,
+        input.allowNegativeBalance ? '1' : '0',
+      ])) as [number, number?, number?];
+      if (reply[0] === 2) continue; // an 80-bit id collided: draw another
+      return {
+        id,
+        name: input.name,
+        currency: input.currency,
+        balance: 0n,
+        allowNegativeBalance: input.allowNegativeBalance,
+        createdAt: new Date(Number(reply[1])),
+        seq: Number(reply[2]),
+      };
+    }
+  }
+
+  async createTransfer(input: NewTransfer): Promise<TransferRecord> {
+    validateNewTransfer(input);
+    if (!isWellFormedId(input.fromAccountId)) throw new AccountNotFoundError(input.fromAccountId);
+    if (!isWellFormedId(input.toAccountId)) throw new AccountNotFoundError(input.toAccountId);
+    const k = this.keys;
+    for (;;) {
+      const id = newId(this.random);
+      const reply = (await runScript(
+        this.redis,
+        'createTransfer',
+        [
+          k.account(input.fromAccountId),
+          k.account(input.toAccountId),
+          k.transfer(id),
+          k.transfers,
+          k.accountTransfers(input.fromAccountId),
+          k.accountTransfers(input.toAccountId),
+          k.sequence,
+        ],
+        [id, input.fromAccountId, input.toAccountId, input.amount.toString(), input.currency, input.reference ?? '', input.reference === null ? '0' : '1'],
+      )) as [TransferStatus, ...unknown[]];
+      const status = reply[0];
+      switch (status) {
+        case TransferStatus.APPLIED:
+          return { ...input, id, createdAt: new Date(Number(reply[1])), seq: Number(reply[2]) };
+        case TransferStatus.FROM_NOT_FOUND:
+          throw new AccountNotFoundError(input.fromAccountId);
+        case TransferStatus.TO_NOT_FOUND:
+          throw new AccountNotFoundError(input.toAccountId);
+        case TransferStatus.CURRENCY_MISMATCH:
+          throw new CurrencyMismatchError();
+        case TransferStatus.INSUFFICIENT_FUNDS:
+          throw new InsufficientFundsError(input.fromAccountId);
+        case TransferStatus.BALANCE_LIMIT:
+          throw new BalanceLimitExceededError();
+        case TransferStatus.ID_TAKEN:
+          continue; // an 80-bit id collided: draw another
+        default:
+          return assertNever(status);
+      }
+    }
+  }
+
+  /** One entry per id, in order; null where the account does not exist for this tenant. */
+  async loadAccounts(ids: readonly string[]): Promise<(AccountRecord | null)[]> {
+    return this.load(ids, (id) => this.keys.account(id), toAccount);
+  }
+
+  /** One entry per id, in order; null where the transfer does not exist for this tenant. */
+  async loadTransfers(ids: readonly string[]): Promise<(TransferRecord | null)[]> {
+    return this.load(ids, (id) => this.keys.transfer(id), toTransfer);
+  }
+
+  /** Account ids oldest first; load the records through the request's DataLoader. */
+  listAccountIds(first: number, after: string | null | undefined): Promise<Page<string>> {
+    return this.page(this.keys.accounts, first, after);
+  }
+
+  /** Transfer ids oldest first, of the tenant or of one account. */
+  listTransferIds(accountId: string | null | undefined, first: number, after: string | null | undefined): Promise<Page<string>> {
+    if (accountId !== null && accountId !== undefined && !isWellFormedId(accountId)) {
+      validatePageSize(first);
+      return Promise.resolve({ items: [], hasNextPage: false });
+    }
+    return this.page(accountId === null || accountId === undefined ? this.keys.transfers : this.keys.accountTransfers(accountId), first, after);
+  }
+
+  private async load<T>(ids: readonly string[], key: (id: string) => string, decode: (hash: Record<string, string>) => T): Promise<(T | null)[]> {
+    const wellFormed = ids.filter(isWellFormedId);
+    const hashes = await loadHashes(this.redis, wellFormed.map(key));
+    const byId = new Map<string, T>();
+    wellFormed.forEach((id, i) => {
+      const hash = hashes[i];
+      if (hash) byId.set(id, decode(hash));
+    });
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  private async page(indexKey: string, first: number, after: string | null | undefined): Promise<Page<string>> {
+    validatePageSize(first);
+    const afterSeq = after === null || after === undefined ? null : decodeCursor(after);
+    const reply = await this.redis.zrangebyscore(indexKey, afterSeq === null ? '-inf' : `(${afterSeq}`, '+inf', 'WITHSCORES', 'LIMIT', 0, first + 1);
+    const items: { cursor: string; node: string }[] = [];
+    for (let i = 0; i + 1 < reply.length && items.length < first; i += 2) {
+      items.push({ node: reply[i] as string, cursor: encodeCursor(Number(reply[i + 1])) });
+    }
+    return { items, hasNextPage: reply.length / 2 > first };
+  }
+}

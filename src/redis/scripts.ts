@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RedisClient } from './client';
+
+/**
+ * The one registry of Lua scripts. Each entry names its file (relative to `src/`) and how many
+ * KEYS it takes; `variadic` scripts take any number of keys, passed first as a count.
+ */
+export const SCRIPTS = {
+  createTenant: { file: 'auth/scripts/create_tenant.lua', keys: 1 },
+  createApiKey: { file: 'auth/scripts/create_api_key.lua', keys: 3 },
+  createAccount: { file: 'ledger/scripts/create_account.lua', keys: 3 },
+  createTransfer: { file: 'ledger/scripts/create_transfer.lua', keys: 7 },
+  loadHashes: { file: 'redis/scripts/load_hashes.lua', keys: 'variadic' },
+} as const satisfies Record<string, { file: string; keys: number | 'variadic' }>;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** `src/` when run by ts-jest, `dist/src/` when compiled (the build copies the .lua files there). */
+const SOURCE_ROOT = path.resolve(__dirname, '..');
+
+const sources = new Map<ScriptName, string>();
+
+export function scriptSource(name: ScriptName): string {
+  let source = sources.get(name);
+  if (source === undefined) {
+    source = readFileSync(path.join(SOURCE_ROOT, SCRIPTS[name].file), 'utf8');
+    sources.set(name, source);
+  }
+  return source;
+}
+
+export function registerScripts(client: RedisClient): void {
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    const { keys } = SCRIPTS[name];
+    client.defineCommand(name, {
+      lua: scriptSource(name),
+      ...(keys === 'variadic' ? {} : { numberOfKeys: keys }),
+    });
+  }
+}
+
+type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Runs a registered script (EVALSHA, falling back to EVAL once per connection). The raw reply is
+ * returned for the caller's store to decode; scripts reply with status codes, never messages.
+ */
+export function runScript(client: RedisClient, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  const expected = SCRIPTS[name].keys;
+  if (expected !== 'variadic' && keys.length !== expected) {
+    throw new TypeError(`script ${name} takes ${expected} keys, got ${keys.length}`);
+  }
+  // defineCommand adds the method at run time; ioredis cannot type it.
+  const command = (client as unknown as Record<ScriptName, ScriptCommand>)[name];
+  return expected === 'variadic'
+    ? command.call(client, keys.length, ...keys, ...args)
+    : command.call(client, ...keys, ...args);
+}
+
+/** Turns the flat [field, value, field, value] reply of HGETALL inside Lua into a record. */
+export function pairsToRecord(reply: unknown): Record<string, string> | null {
+  if (!Array.isArray(reply) || reply.length === 0) return null;
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) record[String(reply[i])] = String(reply[i + 1]);
+  return record;
+}
+
+/** Loads many hashes of one tenant in one command (one round trip, one slot). */
+export async function loadHashes(client: RedisClient, keys: readonly string[]): Promise<(Record<string, string> | null)[]> {
+  if (keys.length === 0) return [];
+  const reply = await runScript(client, 'loadHashes', keys, []);
+  if (!Array.isArray(reply) || reply.length !== keys.length) throw new Error('loadHashes: unexpected reply');
+  return reply.map(pairsToRecord);
+}
