@@ -6,11 +6,18 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // Decorated parameters need their classes at run time (type-graphql reads design:paramtypes).
+    languageOptions: { parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true } },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' }],
     },
+  },
+  {
+    // jest loads these through their default export
+    files: ['test/helpers/global-setup.ts', 'test/helpers/global-teardown.ts', 'eslint.config.mjs'],
+    rules: { 'no-restricted-syntax': 'off', 'no-var': 'off' },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -21,7 +21,7 @@ export async function openRedis(config: Config, logger: Logger, options: StartMa
   const managed = config.redisUrl === undefined ? await startManagedRedis(config.dataDir, logger, options) : undefined;
   const client = createRedisClient({ url: managed?.url ?? (config.redisUrl as string), cluster: managed === undefined && config.redisCluster });
   try {
-    await waitForRedis(client, managed === undefined ? 5_000 : 30_000);
+    await waitForRedis(client, managed === undefined ? 2_000 : 30_000);
   } catch (error) {
     if (managed !== undefined) {
       client.disconnect();

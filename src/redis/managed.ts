@@ -154,7 +154,9 @@ export async function startManagedRedis(dataDir: string, logger: Logger, options
       if (exited) return;
       // SIGTERM makes redis-server flush the append-only file and exit.
       child.kill('SIGTERM');
-      const stopped = await Promise.race([exit.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([exit.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 10_000)))]);
+      clearTimeout(timer);
       if (!stopped) {
         child.kill('SIGKILL');
         await exit;
