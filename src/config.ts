@@ -15,6 +15,12 @@ export interface Config {
   /** When true, `redisUrl` is a comma-separated list of cluster seed nodes. */
   readonly redisCluster: boolean;
   readonly dataDir: string;
+  /** How long idempotency records are kept; after that a key is new again. */
+  readonly idempotencyTtlSeconds: number;
+  /** Leased path: how long a claim is exclusive before a duplicate may take it over. */
+  readonly idempotencyLeaseMs: number;
+  /** Leased path: how long a duplicate waits for a running execution before 409. */
+  readonly idempotencyWaitMs: number;
   /** Origins allowed by CORS besides Apollo Studio. */
   readonly corsOrigins: readonly string[];
   readonly introspection: boolean;
@@ -117,6 +123,9 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisCluster,
     dataDir: path.resolve(optional(env, 'DATA_DIR') ?? '.data'),
+    idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
+    idempotencyLeaseMs: integer(env, 'IDEMPOTENCY_LEASE_MS', 10_000, 100, 3_600_000),
+    idempotencyWaitMs: integer(env, 'IDEMPOTENCY_WAIT_MS', 5_000, 0, 600_000),
     corsOrigins: Object.freeze(origins(optional(env, 'CORS_ORIGINS'))),
     introspection: boolean(env, 'INTROSPECTION', true),
     logLevel: logLevel as LogLevel,

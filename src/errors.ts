@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { IDEMPOTENCY_HTTP_STATUS, IdempotencyErrorCode } from './idempotency/errors';
 
 /**
  * The public error codes (`extensions.code`) and the HTTP status each one carries.
@@ -20,6 +21,7 @@ export const ErrorCode = {
   BALANCE_LIMIT_EXCEEDED: 'BALANCE_LIMIT_EXCEEDED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  ...IdempotencyErrorCode,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -39,6 +41,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BALANCE_LIMIT_EXCEEDED: 422,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
+  ...IDEMPOTENCY_HTTP_STATUS,
 };
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -21,6 +21,7 @@ import { formatError } from './graphql/errors';
 import { httpStatusPlugin } from './graphql/http-status.plugin';
 import { buildLedgerSchema } from './graphql/schema';
 import { APOLLO_STUDIO_ORIGIN, applyCors } from './http/cors';
+import { idempotencyPlugin } from './idempotency';
 import { LedgerStore } from './ledger/store';
 import type { Logger } from './log';
 import type { RedisClient } from './redis/client';
@@ -117,7 +118,18 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       warn: (message: unknown) => logger.warn(String(message)),
       error: (message: unknown) => logger.error(String(message)),
     },
-    plugins: [httpStatusPlugin(), ApolloServerPluginDrainHttpServer({ httpServer }), landingPage],
+    plugins: [
+      httpStatusPlugin(),
+      idempotencyPlugin<Context>({
+        redis,
+        identify: (context) => context.ledger.namespace,
+        ttlSeconds: config.idempotencyTtlSeconds,
+        leaseMs: config.idempotencyLeaseMs,
+        waitMs: config.idempotencyWaitMs,
+      }),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      landingPage,
+    ],
   });
 
   async function authenticate(headers: HeaderMap, requestId: string): Promise<Context> {
@@ -132,7 +144,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     }
     if (principal === null) throw preExecutionError(new UnauthenticatedError('The api key is unknown or revoked.'));
     const ledger = new LedgerStore(redis, principal.tenantId);
-    return { requestId, principal, ledger, auth, loaders: createLoaders(ledger) };
+    return { requestId, principal, ledger, auth, redis, loaders: createLoaders(ledger) };
   }
 
   async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { ArgsType, Field, InputType } from 'type-graphql';
+import { IDEMPOTENCY_KEY_DESCRIPTION } from './idempotency.type';
 
 @InputType()
 export class CreateAccountInput {
@@ -16,4 +17,7 @@ export class CreateAccountInput {
 export class CreateAccountArgs {
   @Field(() => CreateAccountInput)
   input!: CreateAccountInput;
+
+  @Field(() => String, { nullable: true, description: IDEMPOTENCY_KEY_DESCRIPTION })
+  idempotencyKey!: string | null;
 }

@@ -1,4 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Idempotent, IdempotencyCallParam } from '../idempotency';
+import type { IdempotencyCall } from '../idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
 import { CreateAccountArgs } from './account.input';
 import { Account } from './account.type';
@@ -21,13 +23,13 @@ export class AccountResolver {
     return loadConnection(page, ctx.loaders.accounts);
   }
 
-  @Mutation(() => Account, { nullable: true, description: 'Opens an account with a zero balance.' })
-  async createAccount(@Args() { input }: CreateAccountArgs, @Ctx() ctx: Context): Promise<AccountRecord> {
-    const account = await ctx.ledger.createAccount({
-      name: input.name,
-      currency: input.currency,
-      allowNegativeBalance: input.allowNegativeBalance ?? false,
-    });
+  @Mutation(() => Account, { nullable: true, description: 'Opens an account with a zero balance. Idempotent when given a key.' })
+  @Idempotent()
+  async createAccount(@Args() { input }: CreateAccountArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<AccountRecord> {
+    const account = await ctx.ledger.createAccount(
+      { name: input.name, currency: input.currency, allowNegativeBalance: input.allowNegativeBalance ?? false },
+      idempotency ?? undefined,
+    );
     ctx.loaders.accounts.prime(account.id, account);
     return account;
   }

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/store';
 import type { AuthStore } from '../auth/store';
 import type { LedgerStore } from '../ledger/store';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
+import type { RedisClient } from '../redis/client';
 
 /** Per-request loaders: every account or transfer asked for in one tick is one Redis command. */
 export interface Loaders {
@@ -15,6 +16,7 @@ export interface Context {
   readonly principal: Principal;
   readonly ledger: LedgerStore;
   readonly auth: AuthStore;
+  readonly redis: RedisClient;
   readonly loaders: Loaders;
 }
 

@@ -6,13 +6,14 @@ import { ViewerResolver } from './viewer.resolver';
 import { AccountResolver } from './account.resolver';
 import { mapDomainErrors } from './errors';
 import { TransferResolver } from './transfer.resolver';
+import { IdempotencyResolver } from './idempotency.resolver';
 
 let schema: GraphQLSchema | undefined;
 
 /** The onceql schema; built once per process (type-graphql keeps global metadata). */
 export function buildLedgerSchema(): GraphQLSchema {
   schema ??= buildSchemaSync({
-    resolvers: [ViewerResolver, AccountResolver, TransferResolver],
+    resolvers: [ViewerResolver, AccountResolver, TransferResolver, IdempotencyResolver],
     globalMiddlewares: [mapDomainErrors],
     validate: false,
   });

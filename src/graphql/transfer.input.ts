@@ -1,5 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int } from 'type-graphql';
 import { DEFAULT_PAGE_SIZE } from './connection';
+import { IDEMPOTENCY_KEY_DESCRIPTION } from './idempotency.type';
 import { AmountScalar } from './scalars';
 
 @InputType()
@@ -24,6 +25,9 @@ export class CreateTransferInput {
 export class CreateTransferArgs {
   @Field(() => CreateTransferInput)
   input!: CreateTransferInput;
+
+  @Field(() => String, { nullable: true, description: `${IDEMPOTENCY_KEY_DESCRIPTION} Required for createTransfer.` })
+  idempotencyKey!: string | null;
 }
 
 @ArgsType()

@@ -1,4 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Idempotent, IdempotencyCallParam } from '../idempotency';
+import type { IdempotencyCall } from '../idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
 import { DEFAULT_PAGE_SIZE } from './connection';
 import type { ConnectionShape } from './connection';
@@ -27,15 +29,19 @@ export class TransferResolver {
     return loadConnection(page, ctx.loaders.transfers);
   }
 
-  @Mutation(() => Transfer, { nullable: true, description: 'Moves money between two accounts of the same currency, atomically.' })
-  async createTransfer(@Args() { input }: CreateTransferArgs, @Ctx() ctx: Context): Promise<TransferRecord> {
-    const transfer = await ctx.ledger.createTransfer({
-      fromAccountId: input.fromAccountId,
-      toAccountId: input.toAccountId,
-      amount: input.amount,
-      currency: input.currency,
-      reference: input.reference ?? null,
-    });
+  @Mutation(() => Transfer, { nullable: true, description: 'Moves money between two accounts of the same currency, atomically and exactly once per idempotency key.' })
+  @Idempotent({ required: true })
+  async createTransfer(@Args() { input }: CreateTransferArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<TransferRecord> {
+    const transfer = await ctx.ledger.createTransfer(
+      {
+        fromAccountId: input.fromAccountId,
+        toAccountId: input.toAccountId,
+        amount: input.amount,
+        currency: input.currency,
+        reference: input.reference ?? null,
+      },
+      idempotency ?? undefined,
+    );
     ctx.loaders.transfers.prime(transfer.id, transfer);
     return transfer;
   }

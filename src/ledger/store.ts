@@ -3,6 +3,8 @@ import type { RedisClient } from '../redis/client';
 import { isWellFormedId, newId, tenantKeys } from '../redis/keys';
 import type { TenantKeys } from '../redis/keys';
 import { loadHashes, runScript } from '../redis/scripts';
+import { openAtomicReply, withoutIdempotency } from '../idempotency';
+import type { AtomicIdempotency } from '../idempotency';
 import {
   AccountNotFoundError,
   BalanceLimitExceededError,
@@ -103,6 +105,8 @@ function toTransfer(hash: Record<string, string>): TransferRecord {
  */
 export class LedgerStore {
   private readonly keys: TenantKeys;
+  /** The tenant's key prefix with its hash tag; idempotency records of the tenant live under it. */
+  readonly namespace: string;
 
   constructor(
     private readonly redis: RedisClient,
@@ -110,42 +114,54 @@ export class LedgerStore {
     private readonly random: (size: number) => Buffer = randomBytes,
   ) {
     this.keys = tenantKeys(tenantId);
+    this.namespace = this.keys.tag;
   }
 
-  async createAccount(input: NewAccount): Promise<AccountRecord> {
+  /**
+   * Opens an account. With an idempotency call, a retry of the same key gets the account created
+   * first (replayed by the same script), and a different request under that key is refused.
+   */
+  async createAccount(input: NewAccount, idempotency: AtomicIdempotency = withoutIdempotency(this.namespace)): Promise<AccountRecord> {
     validateNewAccount(input);
     for (;;) {
       const id = newId(this.random);
-      const reply = (await runScript(this.redis, 'createAccount', [this.keys.sequence, this.keys.account(id), this.keys.accounts], [
+      const reply = await runScript(this.redis, 'createAccount', [idempotency.recordKey, this.keys.sequence, this.keys.account(id), this.keys.accounts], [
+        ...idempotency.scriptArgs,
         id,
         input.name,
         input.currency,
         input.allowNegativeBalance ? '1' : '0',
-      ])) as [number, number?, number?];
-      if (reply[0] === 2) continue; // an 80-bit id collided: draw another
+      ]);
+      const [status, accountId, createdAtMs, seq] = openAtomicReply(reply, idempotency);
+      if (status === 2) continue; // an 80-bit id collided: draw another
       return {
-        id,
+        id: String(accountId),
         name: input.name,
         currency: input.currency,
         balance: 0n,
         allowNegativeBalance: input.allowNegativeBalance,
-        createdAt: new Date(Number(reply[1])),
-        seq: Number(reply[2]),
+        createdAt: new Date(Number(createdAtMs)),
+        seq: Number(seq),
       };
     }
   }
 
-  async createTransfer(input: NewTransfer): Promise<TransferRecord> {
+  /**
+   * Moves money in one script. With an idempotency call, a retry of the same key gets the first
+   * outcome, refusals included, and a different request under that key is refused.
+   */
+  async createTransfer(input: NewTransfer, idempotency: AtomicIdempotency = withoutIdempotency(this.namespace)): Promise<TransferRecord> {
     validateNewTransfer(input);
     if (!isWellFormedId(input.fromAccountId)) throw new AccountNotFoundError(input.fromAccountId);
     if (!isWellFormedId(input.toAccountId)) throw new AccountNotFoundError(input.toAccountId);
     const k = this.keys;
     for (;;) {
       const id = newId(this.random);
-      const reply = (await runScript(
+      const reply = await runScript(
         this.redis,
         'createTransfer',
         [
+          idempotency.recordKey,
           k.account(input.fromAccountId),
           k.account(input.toAccountId),
           k.transfer(id),
@@ -154,12 +170,21 @@ export class LedgerStore {
           k.accountTransfers(input.toAccountId),
           k.sequence,
         ],
-        [id, input.fromAccountId, input.toAccountId, input.amount.toString(), input.currency, input.reference ?? '', input.reference === null ? '0' : '1'],
-      )) as [TransferStatus, ...unknown[]];
-      const status = reply[0];
+        [
+          ...idempotency.scriptArgs,
+          id,
+          input.fromAccountId,
+          input.toAccountId,
+          input.amount.toString(),
+          input.currency,
+          input.reference ?? '',
+          input.reference === null ? '0' : '1',
+        ],
+      );
+      const [status, transferId, createdAtMs, seq] = openAtomicReply(reply, idempotency) as [TransferStatus, ...unknown[]];
       switch (status) {
         case TransferStatus.APPLIED:
-          return { ...input, id, createdAt: new Date(Number(reply[1])), seq: Number(reply[2]) };
+          return { ...input, id: String(transferId), createdAt: new Date(Number(createdAtMs)), seq: Number(seq) };
         case TransferStatus.FROM_NOT_FOUND:
           throw new AccountNotFoundError(input.fromAccountId);
         case TransferStatus.TO_NOT_FOUND:

@@ -2,17 +2,23 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RedisClient } from './client';
 
+/** Lua building blocks that a script can include (put in front of its own source). */
+const ATOMIC_IDEMPOTENCY = 'idempotency/scripts/atomic.lua';
+
 /**
- * The one registry of Lua scripts. Each entry names its file (relative to `src/`) and how many
- * KEYS it takes; `variadic` scripts take any number of keys, passed first as a count.
+ * The one registry of Lua scripts. Each entry names its file (relative to `src/`), how many KEYS
+ * it takes (`variadic`: any number, passed first as a count) and the fragments it includes.
  */
 export const SCRIPTS = {
   createTenant: { file: 'auth/scripts/create_tenant.lua', keys: 1 },
   createApiKey: { file: 'auth/scripts/create_api_key.lua', keys: 3 },
-  createAccount: { file: 'ledger/scripts/create_account.lua', keys: 3 },
-  createTransfer: { file: 'ledger/scripts/create_transfer.lua', keys: 7 },
+  createAccount: { file: 'ledger/scripts/create_account.lua', keys: 4, include: [ATOMIC_IDEMPOTENCY] },
+  createTransfer: { file: 'ledger/scripts/create_transfer.lua', keys: 8, include: [ATOMIC_IDEMPOTENCY] },
   loadHashes: { file: 'redis/scripts/load_hashes.lua', keys: 'variadic' },
-} as const satisfies Record<string, { file: string; keys: number | 'variadic' }>;
+  claimIdempotencyKey: { file: 'idempotency/scripts/claim.lua', keys: 2 },
+  completeIdempotencyKey: { file: 'idempotency/scripts/complete.lua', keys: 1 },
+  releaseIdempotencyKey: { file: 'idempotency/scripts/release.lua', keys: 1 },
+} as const satisfies Record<string, { file: string; keys: number | 'variadic'; include?: readonly string[] }>;
 
 export type ScriptName = keyof typeof SCRIPTS;
 
@@ -24,7 +30,9 @@ const sources = new Map<ScriptName, string>();
 export function scriptSource(name: ScriptName): string {
   let source = sources.get(name);
   if (source === undefined) {
-    source = readFileSync(path.join(SOURCE_ROOT, SCRIPTS[name].file), 'utf8');
+    const script: { file: string; include?: readonly string[] } = SCRIPTS[name];
+    const files = [...(script.include ?? []), script.file];
+    source = files.map((file) => readFileSync(path.join(SOURCE_ROOT, file), 'utf8')).join('\n');
     sources.set(name, source);
   }
   return source;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { CreateAccountDocument, CreateTransferDocument } from '../generated/graphql';
 import { gql } from './server';
 
@@ -12,8 +13,9 @@ export function ledgerClient(url: string, apiKey: string) {
       if (id === undefined) throw new Error(`createAccount failed: ${JSON.stringify(response.body)}`);
       return id;
     },
-    transfer(fromAccountId: string, toAccountId: string, amount: string, currency = 'EUR', reference: string | null = null) {
-      return gql(url, CreateTransferDocument, { input: { fromAccountId, toAccountId, amount, currency, reference } }, headers);
+    /** A transfer with a fresh idempotency key unless one is given. */
+    transfer(fromAccountId: string, toAccountId: string, amount: string, currency = 'EUR', reference: string | null = null, idempotencyKey: string = randomUUID()) {
+      return gql(url, CreateTransferDocument, { input: { fromAccountId, toAccountId, amount, currency, reference }, idempotencyKey }, headers);
     },
   };
 }

@@ -47,9 +47,9 @@ describe('accounts and transfers', () => {
 
   it('accepts a JSON integer amount and refuses a float', async () => {
     const { funding, alice, client } = await newLedger();
-    const viaNumber = await gql(server.url, 'mutation($a: Amount!, $f: ID!, $t: ID!) { createTransfer(input: {fromAccountId: $f, toAccountId: $t, amount: $a, currency: "EUR"}) { amount } }', { a: 25, f: funding, t: alice }, client.headers);
+    const viaNumber = await gql(server.url, 'mutation($a: Amount!, $f: ID!, $t: ID!) { createTransfer(input: {fromAccountId: $f, toAccountId: $t, amount: $a, currency: "EUR"}, idempotencyKey: "int-25") { amount } }', { a: 25, f: funding, t: alice }, client.headers);
     expect(viaNumber.body.data).toEqual({ createTransfer: { amount: '25' } });
-    const viaFloat = await gql(server.url, 'mutation($a: Amount!, $f: ID!, $t: ID!) { createTransfer(input: {fromAccountId: $f, toAccountId: $t, amount: $a, currency: "EUR"}) { amount } }', { a: 2.5, f: funding, t: alice }, client.headers);
+    const viaFloat = await gql(server.url, 'mutation($a: Amount!, $f: ID!, $t: ID!) { createTransfer(input: {fromAccountId: $f, toAccountId: $t, amount: $a, currency: "EUR"}, idempotencyKey: "float") { amount } }', { a: 2.5, f: funding, t: alice }, client.headers);
     expect(viaFloat.status).toBe(400);
     expect(codes(viaFloat)).toEqual(['BAD_USER_INPUT']);
   });
@@ -187,8 +187,8 @@ describe('errors: codes and HTTP statuses', () => {
     const { client, funding, alice } = await newLedger();
     const response = await gql(
       server.url,
-      `mutation { ok: createTransfer(input: {fromAccountId: "${funding}", toAccountId: "${alice}", amount: "5", currency: "EUR"}) { amount }
-                  bad: createTransfer(input: {fromAccountId: "${alice}", toAccountId: "${funding}", amount: "50", currency: "EUR"}) { amount } }`,
+      `mutation { ok: createTransfer(input: {fromAccountId: "${funding}", toAccountId: "${alice}", amount: "5", currency: "EUR"}, idempotencyKey: "ok-1") { amount }
+                  bad: createTransfer(input: {fromAccountId: "${alice}", toAccountId: "${funding}", amount: "50", currency: "EUR"}, idempotencyKey: "bad-1") { amount } }`,
       {},
       client.headers,
     );

@@ -14,7 +14,9 @@ describe('schema.graphql', () => {
     expect(compact).toContain('transfers( accountId: ID first: Int = 20 after: String ): TransferConnection!');
     expect(compact).toContain('accounts( first: Int = 20 after: String ): AccountConnection!');
     expect(compact).toContain('account(id: ID!): Account ');
-    expect(compact).toContain('createAccount(input: CreateAccountInput!)');
+    expect(compact).toContain('createAccount( input: CreateAccountInput! idempotencyKey: String ): Account ');
+    expect(compact).toContain('createTransfer( input: CreateTransferInput! idempotencyKey: String ): Transfer ');
+    expect(compact).toContain('idempotencyRecord(key: String!): IdempotencyRecord ');
     expect(compact).toContain('input CreateTransferInput { fromAccountId: ID! toAccountId: ID! amount: Amount! currency: String! reference: String }');
     expect(compact).toContain('scalar Amount');
     expect(compact).toContain('scalar DateTime');

@@ -1,36 +1,45 @@
 --[[
-  create_account: open an account with a zero balance.
+  create_account: open an account with a zero balance, on the atomic idempotency path
+  (idempotency/scripts/atomic.lua is included in front of this script).
 
-  KEYS[1]  sequence    string counter of the tenant's creation order (INCR)
-  KEYS[2]  account     hash of the new account
-  KEYS[3]  accounts    sorted set of the tenant's account ids, scored by sequence
+  KEYS[1]  idempotency record (see atomic.lua)
+  KEYS[2]  sequence    string counter of the tenant's creation order (INCR)
+  KEYS[3]  account     hash of the new account
+  KEYS[4]  accounts    sorted set of the tenant's account ids, scored by sequence
 
-  ARGV[1]  accountId             new random id (lower-case letters and digits)
-  ARGV[2]  name                  display name, 1-200 characters (checked by the caller)
-  ARGV[3]  currency              ISO-4217 style code, three upper-case letters (checked by the caller)
-  ARGV[4]  allowNegativeBalance  "1" or "0"
+  ARGV[1..4]  idempotency key, fingerprint, mutation, retention ms (see atomic.lua)
+  ARGV[5]  accountId             new random id (lower-case letters and digits)
+  ARGV[6]  name                  display name, 1-200 characters (checked by the caller)
+  ARGV[7]  currency              three upper-case letters (checked by the caller)
+  ARGV[8]  allowNegativeBalance  "1" or "0"
 
-  Returns  {1, createdAtMs, seq}  created
-           {2}                    an account with this id exists already (a random-id collision)
+  Returns the atomic envelope {idemStatus, ...} around
+           {1, accountId, createdAtMs, seq}  created (or, replayed, the one created first)
+           {2}                               an account with this id exists (a random-id collision;
+                                             nothing is recorded, the caller draws a new id)
 
-  Atomicity: the account hash and its index entry are written together or not at all.
-  createdAtMs is Redis server time, so every API instance shares one clock.
+  Atomicity: the account hash, its index entry and the idempotency record are written together
+  or not at all. createdAtMs is Redis server time, so every API instance shares one clock.
 ]]
-local sequenceKey = KEYS[1]
-local accountKey = KEYS[2]
-local accountsKey = KEYS[3]
-
-local accountId = ARGV[1]
-local name = ARGV[2]
-local currency = ARGV[3]
-local allowNegativeBalance = ARGV[4]
-
-if redis.call('EXISTS', accountKey) == 1 then
-  return {2}
+local replay = idem_begin()
+if replay then
+  return replay
 end
 
-local now = redis.call('TIME')
-local createdAtMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local sequenceKey = KEYS[2]
+local accountKey = KEYS[3]
+local accountsKey = KEYS[4]
+
+local accountId = ARGV[5]
+local name = ARGV[6]
+local currency = ARGV[7]
+local allowNegativeBalance = ARGV[8]
+
+if redis.call('EXISTS', accountKey) == 1 then
+  return {IDEM_NONE, 2}
+end
+
+local createdAtMs = idem_now_ms()
 local seq = redis.call('INCR', sequenceKey)
 
 redis.call('HSET', accountKey,
@@ -43,4 +52,4 @@ redis.call('HSET', accountKey,
   'seq', seq)
 redis.call('ZADD', accountsKey, seq, accountId)
 
-return {1, createdAtMs, seq}
+return idem_finish(createdAtMs, {1, accountId, createdAtMs, seq}, 'SUCCEEDED', '', accountId)

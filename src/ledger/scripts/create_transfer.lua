@@ -1,82 +1,95 @@
 --[[
-  create_transfer: move an amount from one account to another of the same currency.
+  create_transfer: move an amount from one account to another of the same currency, on the
+  atomic idempotency path (idempotency/scripts/atomic.lua is included in front of this script).
 
-  KEYS[1]  fromAccount        hash of the account debited
-  KEYS[2]  toAccount          hash of the account credited
-  KEYS[3]  transfer           hash of the new transfer
-  KEYS[4]  transfers          sorted set of all the tenant's transfer ids, scored by sequence
-  KEYS[5]  fromTransfers      sorted set of the debited account's transfer ids, scored by sequence
-  KEYS[6]  toTransfers        sorted set of the credited account's transfer ids, scored by sequence
-  KEYS[7]  sequence           string counter of the tenant's creation order (INCR)
+  KEYS[1]  idempotency record (see atomic.lua)
+  KEYS[2]  fromAccount        hash of the account debited
+  KEYS[3]  toAccount          hash of the account credited
+  KEYS[4]  transfer           hash of the new transfer
+  KEYS[5]  transfers          sorted set of all the tenant's transfer ids, scored by sequence
+  KEYS[6]  fromTransfers      sorted set of the debited account's transfer ids, scored by sequence
+  KEYS[7]  toTransfers        sorted set of the credited account's transfer ids, scored by sequence
+  KEYS[8]  sequence           string counter of the tenant's creation order (INCR)
 
-  ARGV[1]  transferId   new random id (lower-case letters and digits)
-  ARGV[2]  fromId       id of the debited account (stored on the transfer)
-  ARGV[3]  toId         id of the credited account (stored on the transfer)
-  ARGV[4]  amount       integer minor units, decimal string, 1 .. 2^53-1 (checked by the caller)
-  ARGV[5]  currency     three upper-case letters
-  ARGV[6]  reference    free text, or "" with ARGV[7] = "0" for none
-  ARGV[7]  hasReference "1" or "0"
+  ARGV[1..4]  idempotency key, fingerprint, mutation, retention ms (see atomic.lua)
+  ARGV[5]   transferId   new random id (lower-case letters and digits)
+  ARGV[6]   fromId       id of the debited account (stored on the transfer)
+  ARGV[7]   toId         id of the credited account (stored on the transfer)
+  ARGV[8]   amount       integer minor units, decimal string, 1 .. 2^53-1 (checked by the caller)
+  ARGV[9]   currency     three upper-case letters
+  ARGV[10]  reference    free text, or "" with ARGV[11] = "0" for none
+  ARGV[11]  hasReference "1" or "0"
 
-  Returns  {1, createdAtMs, seq, fromBalance, toBalance}   applied; balances after the transfer
-           {2}   the debited account does not exist
-           {3}   the credited account does not exist
-           {4}   currency differs between the transfer and either account
-           {5}   insufficient funds: the debit would take a non-negative account below zero
-           {6}   a balance would leave the range -(2^53-1) .. 2^53-1
-           {7}   a transfer with this id exists already (a random-id collision)
+  Returns the atomic envelope {idemStatus, ...} around
+           {1, transferId, createdAtMs, seq, fromBalance, toBalance}   applied
+           {2}   the debited account does not exist          (recorded: NOT_FOUND)
+           {3}   the credited account does not exist         (recorded: NOT_FOUND)
+           {4}   currency differs from either account        (recorded: CURRENCY_MISMATCH)
+           {5}   the debit would take a non-negative account below zero (recorded: INSUFFICIENT_FUNDS)
+           {6}   a balance would leave -(2^53-1) .. 2^53-1   (recorded: BALANCE_LIMIT_EXCEEDED)
+           {7}   a transfer with this id exists (a random-id collision; nothing is recorded)
+  On a replay the reply is the recorded one, refusals included.
 
-  Atomicity: the checks, the debit, the credit, the transfer record and its three index entries
-  happen all-or-nothing; concurrent transfers on the same accounts are serialized by Redis, so a
-  balance check can never be raced. Balances are 64-bit integers changed with HINCRBY; the checks
-  compare Lua doubles, which hold every integer up to 2^53 exactly.
+  Atomicity: the idempotency look-up, the checks, the debit, the credit, the transfer record, its
+  three index entries and the idempotency record happen all-or-nothing; concurrent transfers on
+  the same accounts, and concurrent duplicates of one key, are serialized by Redis. Balances are
+  64-bit integers changed with HINCRBY; the checks compare Lua doubles, which hold every integer up
+  to 2^53 exactly.
 ]]
-local fromKey = KEYS[1]
-local toKey = KEYS[2]
-local transferKey = KEYS[3]
-local transfersKey = KEYS[4]
-local fromTransfersKey = KEYS[5]
-local toTransfersKey = KEYS[6]
-local sequenceKey = KEYS[7]
+local replay = idem_begin()
+if replay then
+  return replay
+end
 
-local transferId = ARGV[1]
-local fromId = ARGV[2]
-local toId = ARGV[3]
-local amountText = ARGV[4]
-local currency = ARGV[5]
-local reference = ARGV[6]
-local hasReference = ARGV[7]
+local fromKey = KEYS[2]
+local toKey = KEYS[3]
+local transferKey = KEYS[4]
+local transfersKey = KEYS[5]
+local fromTransfersKey = KEYS[6]
+local toTransfersKey = KEYS[7]
+local sequenceKey = KEYS[8]
+
+local transferId = ARGV[5]
+local fromId = ARGV[6]
+local toId = ARGV[7]
+local amountText = ARGV[8]
+local currency = ARGV[9]
+local reference = ARGV[10]
+local hasReference = ARGV[11]
 
 local MAX_BALANCE = 9007199254740991
+local nowMs = idem_now_ms()
+
+local function refuse(status, errorCode)
+  return idem_finish(nowMs, {status}, 'FAILED', errorCode, '')
+end
 
 local from = redis.call('HMGET', fromKey, 'currency', 'balance', 'allowNegativeBalance')
 if not from[1] then
-  return {2}
+  return refuse(2, 'NOT_FOUND')
 end
 local to = redis.call('HMGET', toKey, 'currency', 'balance')
 if not to[1] then
-  return {3}
+  return refuse(3, 'NOT_FOUND')
 end
 if from[1] ~= currency or to[1] ~= currency then
-  return {4}
+  return refuse(4, 'CURRENCY_MISMATCH')
 end
 if redis.call('EXISTS', transferKey) == 1 then
-  return {7}
+  return {IDEM_NONE, 7}
 end
 
 local amount = tonumber(amountText)
 local fromAfter = tonumber(from[2]) - amount
 local toAfter = tonumber(to[2]) + amount
 if fromAfter < 0 and from[3] ~= '1' then
-  return {5}
+  return refuse(5, 'INSUFFICIENT_FUNDS')
 end
 if fromAfter < -MAX_BALANCE or toAfter > MAX_BALANCE then
-  return {6}
+  return refuse(6, 'BALANCE_LIMIT_EXCEEDED')
 end
 
-local now = redis.call('TIME')
-local createdAtMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local seq = redis.call('INCR', sequenceKey)
-
 local fromBalance = redis.call('HINCRBY', fromKey, 'balance', '-' .. amountText)
 local toBalance = redis.call('HINCRBY', toKey, 'balance', amountText)
 
@@ -86,7 +99,7 @@ redis.call('HSET', transferKey,
   'to', toId,
   'amount', amountText,
   'currency', currency,
-  'createdAt', createdAtMs,
+  'createdAt', nowMs,
   'seq', seq)
 if hasReference == '1' then
   redis.call('HSET', transferKey, 'reference', reference)
@@ -95,4 +108,4 @@ redis.call('ZADD', transfersKey, seq, transferId)
 redis.call('ZADD', fromTransfersKey, seq, transferId)
 redis.call('ZADD', toTransfersKey, seq, transferId)
 
-return {1, createdAtMs, seq, tostring(fromBalance), tostring(toBalance)}
+return idem_finish(nowMs, {1, transferId, nowMs, seq, tostring(fromBalance), tostring(toBalance)}, 'SUCCEEDED', '', transferId)

@@ -1,0 +1,22 @@
+export type { AtomicIdempotency, FieldStatus } from './atomic';
+export { openAtomicReply, withoutIdempotency } from './atomic';
+export { canonicalJson, fingerprint } from './fingerprint';
+export { decodeResult, encodeResult } from './codec';
+export {
+  IDEMPOTENCY_HTTP_STATUS,
+  IdempotencyErrorCode,
+  IdempotencyKeyInvalidError,
+  IdempotencyKeyRequiredError,
+  IdempotencyKeyReusedError,
+  IdempotencyRequestInProgressError,
+} from './errors';
+export { downstreamKey, idempotencyRecordKey, MAX_IDEMPOTENCY_KEY_LENGTH, validateIdempotencyKey } from './key';
+export type { LeasedCall, LeasedExecution, LeasedIdempotencyOptions, LeasedOutcome } from './leased';
+export { LeasedIdempotency } from './leased';
+export { Idempotent, IdempotencyCallParam } from './middleware';
+export type { IdempotentOptions } from './middleware';
+export { idempotencyPlugin } from './plugin';
+export type { IdempotencyRecordView } from './record';
+export { readIdempotencyRecord } from './record';
+export type { IdempotencyEntry, IdempotencyOptions } from './runtime';
+export { IdempotencyCall, IdempotencyRuntime } from './runtime';

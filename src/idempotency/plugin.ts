@@ -1,0 +1,102 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { Kind } from 'graphql';
+import type { DocumentNode, FragmentDefinitionNode, SelectionSetNode } from 'graphql';
+import { IDEMPOTENCY_HTTP_STATUS, IdempotencyErrorCode, IdempotencyKeyInvalidError } from './errors';
+import { validateIdempotencyKey } from './key';
+import type { IdempotencyCall, IdempotencyEntry, IdempotencyOptions } from './runtime';
+import { attachRequest, IdempotencyRuntime } from './runtime';
+
+function rootFieldCount(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>): number {
+  let count = 0;
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) count += selection.name.value === '__typename' ? 0 : 1;
+    else if (selection.kind === Kind.INLINE_FRAGMENT) count += rootFieldCount(selection.selectionSet, fragments);
+    else {
+      const fragment = fragments.get(selection.name.value);
+      if (fragment) count += rootFieldCount(fragment.selectionSet, fragments);
+    }
+  }
+  return count;
+}
+
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  return fragments;
+}
+
+function isIdempotencyCode(code: unknown): code is IdempotencyErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(IDEMPOTENCY_HTTP_STATUS, code);
+}
+
+/**
+ * The Apollo side of idempotent mutations: reads the `Idempotency-Key` header (valid only on an
+ * operation with exactly one mutation field), and on the way out sets `Idempotent-Replayed: true`
+ * when anything was replayed, lists `extensions.idempotency` per mutation field, adds
+ * `Retry-After` to 409s, and gives the request its status when an idempotency error decides it.
+ * Fields opt in with `@Idempotent()`.
+ */
+export function idempotencyPlugin<TContext extends object>(options: IdempotencyOptions<TContext> | IdempotencyRuntime<TContext>): ApolloServerPlugin<TContext> {
+  const runtime = options instanceof IdempotencyRuntime ? options : new IdempotencyRuntime(options);
+  return {
+    async serverWillStart() {
+      return {
+        async serverWillStop() {
+          await runtime.leased.close();
+        },
+      };
+    },
+    async requestDidStart({ request, contextValue }) {
+      const header = request.http?.headers.get('idempotency-key');
+      const state = {
+        runtime: runtime as unknown as IdempotencyRuntime<object>,
+        headerKey: undefined as string | undefined,
+        headerError: undefined as IdempotencyKeyInvalidError | undefined,
+        entries: [] as IdempotencyEntry[],
+        calls: new Map<string, IdempotencyCall>(),
+      };
+      if (header !== undefined) {
+        try {
+          state.headerKey = validateIdempotencyKey(header);
+        } catch (error) {
+          state.headerError = error as IdempotencyKeyInvalidError;
+        }
+      }
+      attachRequest(contextValue, state);
+
+      return {
+        async didResolveOperation({ operation, document }) {
+          if (header === undefined || operation?.operation !== 'mutation') return;
+          if (state.headerError) throw state.headerError;
+          if (rootFieldCount(operation.selectionSet, fragmentsOf(document)) !== 1) {
+            throw new IdempotencyKeyInvalidError('the Idempotency-Key header applies only to an operation with exactly one mutation field; pass idempotencyKey on each field instead');
+          }
+        },
+        async willSendResponse({ response }) {
+          if (state.entries.some((entry) => entry.status === 'REPLAYED')) response.http.headers.set('idempotent-replayed', 'true');
+          if (response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          if (state.entries.length > 0) result.extensions = { ...result.extensions, idempotency: state.entries };
+          const errors = result.errors ?? [];
+          const inProgress = errors.find((error) => error.extensions?.code === IdempotencyErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS);
+          if (inProgress) {
+            const retryAfterMs = Number(inProgress.extensions?.retryAfterMs ?? 1000);
+            response.http.headers.set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+          }
+          // The status rule: a request failed before execution, or whose only root field failed.
+          const rootFields = result.data ? Object.keys(result.data) : [];
+          const deciding =
+            result.data === undefined || result.data === null
+              ? errors[0]
+              : rootFields.length === 1 && result.data[rootFields[0] as string] === null
+                ? errors.find((error) => error.path?.[0] === rootFields[0])
+                : undefined;
+          const code = deciding?.extensions?.code;
+          if (isIdempotencyCode(code)) response.http.status = IDEMPOTENCY_HTTP_STATUS[code];
+        },
+      };
+    },
+  };
+}

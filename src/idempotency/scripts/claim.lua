@@ -1,0 +1,67 @@
+--[[
+  idempotency/claim: the LEASED path's first step. Creates the record IN_PROGRESS with a fencing
+  token and a lease, or tells the caller what became of the key.
+
+  KEYS[1]  record          hash (record contract in atomic.lua)
+  KEYS[2]  fencingCounter  string counter of the namespace; INCR gives every claim and take-over a
+                           token larger than any before it, also across a release and re-claim
+
+  ARGV[1]  key          idempotency key as the client sent it
+  ARGV[2]  fingerprint  hex SHA-256 of mutation + arguments
+  ARGV[3]  mutation     mutation field name
+  ARGV[4]  leaseMs      how long the claim is exclusive
+  ARGV[5]  ttlMs        retention once completed
+
+  Returns  {1, token}                 CLAIMED: the caller executes
+           {2, token}                 RECOVERED: an expired lease was taken over; the caller executes
+           {3, outcome, result, errorCode, errorMessage, errorExtensions}
+                                      COMPLETED: replay this outcome (replayCount is incremented)
+           {4, remainingLeaseMs}      IN_PROGRESS: another executor holds a live lease
+           {5}                        MISMATCH: the key was used with another mutation or arguments
+
+  Atomicity: check-and-claim is one script; two claims can never both get a live lease.
+]]
+local recordKey = KEYS[1]
+local fencingCounterKey = KEYS[2]
+
+local key = ARGV[1]
+local fingerprint = ARGV[2]
+local mutation = ARGV[3]
+local leaseMs = tonumber(ARGV[4])
+local ttlMs = tonumber(ARGV[5])
+
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+
+local stored = redis.call('HMGET', recordKey, 'fingerprint', 'status', 'leaseUntil', 'outcome', 'result', 'errorCode', 'errorMessage', 'errorExtensions')
+if stored[1] then
+  if stored[1] ~= fingerprint then
+    return {5}
+  end
+  if stored[2] == 'COMPLETED' then
+    redis.call('HINCRBY', recordKey, 'replayCount', 1)
+    return {3, stored[4] or '', stored[5] or '', stored[6] or '', stored[7] or '', stored[8] or ''}
+  end
+  local leaseUntil = tonumber(stored[3]) or 0
+  if leaseUntil > nowMs then
+    return {4, leaseUntil - nowMs}
+  end
+  local token = redis.call('INCR', fencingCounterKey)
+  redis.call('HSET', recordKey, 'token', token, 'leaseUntil', nowMs + leaseMs)
+  redis.call('PEXPIRE', recordKey, leaseMs + ttlMs)
+  return {2, token}
+end
+
+local token = redis.call('INCR', fencingCounterKey)
+redis.call('HSET', recordKey,
+  'key', key,
+  'fingerprint', fingerprint,
+  'mutation', mutation,
+  'status', 'IN_PROGRESS',
+  'createdAt', nowMs,
+  'expiresAt', nowMs + leaseMs + ttlMs,
+  'replayCount', 0,
+  'token', token,
+  'leaseUntil', nowMs + leaseMs)
+redis.call('PEXPIRE', recordKey, leaseMs + ttlMs)
+return {1, token}
