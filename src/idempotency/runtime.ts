@@ -1,7 +1,7 @@
 import type { GraphQLError } from 'graphql';
 import type { RedisClient } from '../redis/client';
 import type { AtomicIdempotency, FieldStatus } from './atomic';
-import { IdempotencyKeyInvalidError } from './errors';
+import type { IdempotencyKeyInvalidError } from './errors';
 import { idempotencyRecordKey } from './key';
 import type { LeasedExecution } from './leased';
 import { LeasedIdempotency } from './leased';
