@@ -21,6 +21,10 @@ export interface Config {
   readonly idempotencyLeaseMs: number;
   /** Leased path: how long a duplicate waits for a running execution before 409. */
   readonly idempotencyWaitMs: number;
+  /** Failed authentications a client IP may make per minute before it gets 429. */
+  readonly authFailuresPerMinute: number;
+  /** How many reverse-proxy hops in front of the server may set X-Forwarded-For. */
+  readonly trustProxy: number;
   /** Origins allowed by CORS besides Apollo Studio. */
   readonly corsOrigins: readonly string[];
   readonly introspection: boolean;
@@ -126,6 +130,8 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     idempotencyLeaseMs: integer(env, 'IDEMPOTENCY_LEASE_MS', 10_000, 100, 3_600_000),
     idempotencyWaitMs: integer(env, 'IDEMPOTENCY_WAIT_MS', 5_000, 0, 600_000),
+    authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
+    trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 32),
     corsOrigins: Object.freeze(origins(optional(env, 'CORS_ORIGINS'))),
     introspection: boolean(env, 'INTROSPECTION', true),
     logLevel: logLevel as LogLevel,

@@ -19,6 +19,7 @@ export const ErrorCode = {
   INSUFFICIENT_FUNDS: 'INSUFFICIENT_FUNDS',
   CURRENCY_MISMATCH: 'CURRENCY_MISMATCH',
   BALANCE_LIMIT_EXCEEDED: 'BALANCE_LIMIT_EXCEEDED',
+  RATE_LIMITED: 'RATE_LIMITED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   ...IdempotencyErrorCode,
@@ -39,6 +40,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INSUFFICIENT_FUNDS: 422,
   CURRENCY_MISMATCH: 422,
   BALANCE_LIMIT_EXCEEDED: 422,
+  RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
   ...IDEMPOTENCY_HTTP_STATUS,
@@ -70,5 +72,18 @@ export class UnauthenticatedError extends ApiError {
 export class ServiceUnavailableError extends ApiError {
   constructor(message = 'The data store is unreachable; retry shortly.') {
     super(ErrorCode.SERVICE_UNAVAILABLE, message);
+  }
+}
+
+export class ForbiddenError extends ApiError {
+  constructor(message: string) {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}
+
+/** 429 with how long to wait, in `extensions.retryAfterMs` and (set by the HTTP layer) `Retry-After`. */
+export class RateLimitedError extends ApiError {
+  constructor(message: string, retryAfterMs: number) {
+    super(ErrorCode.RATE_LIMITED, message, { retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) });
   }
 }

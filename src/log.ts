@@ -17,6 +17,13 @@ function serializable(value: unknown): unknown {
   return value;
 }
 
+const API_KEY_IN_TEXT = /oq_([a-z0-9]{1,64})_([a-z0-9]{1,64})_[A-Za-z0-9_-]{43}/g;
+
+/** Keeps the public prefix of any api key in the text and drops its secret. */
+export function redactApiKeys(text: string): string {
+  return text.replace(API_KEY_IN_TEXT, 'oq_$1_$2_[redacted]');
+}
+
 /**
  * One JSON object per line on stderr (stdout is kept for what commands print, e.g. the admin CLI).
  */
@@ -26,7 +33,7 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
     if (RANK[lvl] < threshold) return;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg: message };
     for (const [name, value] of Object.entries(fields)) entry[name] = serializable(value);
-    write(`${JSON.stringify(entry)}\n`);
+    write(`${redactApiKeys(JSON.stringify(entry))}\n`);
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

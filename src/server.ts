@@ -10,11 +10,12 @@ import {
   ApolloServerPluginLandingPageProductionDefault,
 } from '@apollo/server/plugin/landingPage/default';
 import { apiKeyFromHeaders } from './auth/api-key';
+import { clientIp, ipAllowed } from './auth/ip';
 import { AuthStore } from './auth/store';
 import type { Config } from './config';
 import { API_VERSION, SUPPORTED_API_VERSIONS } from './config';
 import type { ApiError } from './errors';
-import { ErrorCode, HTTP_STATUS, ServiceUnavailableError, UnauthenticatedError } from './errors';
+import { ErrorCode, ForbiddenError, HTTP_STATUS, RateLimitedError, ServiceUnavailableError, UnauthenticatedError } from './errors';
 import type { Context } from './graphql/context';
 import { createLoaders } from './graphql/context';
 import { formatError } from './graphql/errors';
@@ -49,7 +50,10 @@ const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 /** A GraphQL error that ends a request before execution, with its HTTP status for Apollo. */
 function preExecutionError(error: ApiError): ApiError {
   const code = error.extensions.code as ErrorCode;
-  error.extensions.http = { status: HTTP_STATUS[code] };
+  const headers = new Map<string, string>();
+  const retryAfterMs = error.extensions.retryAfterMs;
+  if (typeof retryAfterMs === 'number') headers.set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  error.extensions.http = { status: HTTP_STATUS[code], headers };
   return error;
 }
 
@@ -132,17 +136,28 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     ],
   });
 
-  async function authenticate(headers: HeaderMap, requestId: string): Promise<Context> {
+  /**
+   * Before execution: who is calling (one Redis read), from where (the key's IP allowlist), and,
+   * for a failure, the client IP's allowance of failed attempts (429 past it).
+   */
+  async function authenticate(req: http.IncomingMessage, headers: HeaderMap, requestId: string): Promise<Context> {
+    const ip = clientIp(req.socket.remoteAddress, headers.get('x-forwarded-for'), config.trustProxy);
     const apiKey = apiKeyFromHeaders((name) => headers.get(name));
-    if (apiKey === null) throw preExecutionError(new UnauthenticatedError());
     let principal;
     try {
-      principal = await auth.authenticate(apiKey);
+      principal = apiKey === null ? null : await auth.authenticate(apiKey);
+      if (principal === null) {
+        const decision = await auth.recordAuthFailure(ip, config.authFailuresPerMinute);
+        if (decision.throttled) {
+          throw preExecutionError(new RateLimitedError('Too many failed authentications from this address; wait before trying again.', decision.retryAfterMs));
+        }
+        throw preExecutionError(apiKey === null ? new UnauthenticatedError() : new UnauthenticatedError('The api key is unknown or revoked.'));
+      }
     } catch (error) {
       if (isRedisUnavailable(error)) throw preExecutionError(new ServiceUnavailableError());
       throw error;
     }
-    if (principal === null) throw preExecutionError(new UnauthenticatedError('The api key is unknown or revoked.'));
+    if (!ipAllowed(ip, principal.ipAllowlist)) throw preExecutionError(new ForbiddenError(`This api key may not be used from ${ip}.`));
     const ledger = new LedgerStore(redis, principal.tenantId);
     return { requestId, principal, ledger, auth, redis, loaders: createLoaders(ledger) };
   }
@@ -178,7 +193,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => authenticate(headers, requestId),
+      context: () => authenticate(req, headers, requestId),
     });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;

@@ -31,8 +31,8 @@ async function run(argv: string[]): Promise<unknown> {
   try {
     const auth = new AuthStore(redis.client);
     const tenant = await auth.createTenant(name);
-    const { apiKey } = await auth.createApiKey(tenant.id, `${name} admin key`, ALL_SCOPES);
-    return { tenantId: tenant.id, apiKey };
+    const { secret } = await auth.createApiKey(tenant.id, { name: `${name} admin key`, scopes: ALL_SCOPES });
+    return { tenantId: tenant.id, apiKey: secret };
   } finally {
     await redis.close();
   }

@@ -26,7 +26,8 @@ export async function ensureDevTenant(auth: AuthStore, dataDir: string): Promise
     }
   }
   const tenant = await auth.createTenant('dev');
-  const { apiKey } = await auth.createApiKey(tenant.id, 'development key', ALL_SCOPES);
+  const { secret: apiKey } = await auth.createApiKey(tenant.id, { name: 'development key', scopes: ALL_SCOPES });
+  if (apiKey === null) throw new Error('a new api key came back without its secret');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify({ tenantId: tenant.id, apiKey }, null, 2)}\n`, { mode: 0o600 });
   return { tenantId: tenant.id, apiKey };

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { openAtomicReply, withoutIdempotency } from '../idempotency';
+import type { AtomicIdempotency } from '../idempotency';
 import type { RedisClient } from '../redis/client';
-import { newId, tenantKeys } from '../redis/keys';
-import { runScript } from '../redis/scripts';
+import { isWellFormedId, newId, tenantKeys } from '../redis/keys';
+import { loadHashes, runScript } from '../redis/scripts';
 import { ALL_SCOPES, apiKeyMatches, formatApiKey, hashApiKey, parseApiKey } from './api-key';
 import type { Scope } from './api-key';
+import { ApiKeyNotFoundError, AuthInputError } from './errors';
+import { InvalidCidrError, parseAllowlist } from './ip';
 
 export interface Tenant {
   readonly id: string;
@@ -11,32 +15,95 @@ export interface Tenant {
   readonly createdAt: Date;
 }
 
-/** Who is calling: the result of authenticating a request's key. */
-export interface Principal {
+/** An api key as listings show it: never the secret, never its hash. */
+export interface ApiKeyRecord {
+  readonly id: string;
   readonly tenantId: string;
-  readonly keyId: string;
-  readonly keyName: string;
-  readonly keyPrefix: string;
+  readonly name: string;
+  readonly prefix: string;
   readonly scopes: readonly Scope[];
-  readonly keyCreatedAt: Date;
+  readonly ipAllowlist: readonly string[];
+  /** The key's own request rate, or null for the tenant's. */
+  readonly rateLimitPerSecond: number | null;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date | null;
+  readonly revokedAt: Date | null;
+}
+
+/** Who is calling: the result of authenticating a request's key. */
+export type Principal = ApiKeyRecord;
+
+export interface NewApiKey {
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  readonly ipAllowlist?: readonly string[];
+  readonly rateLimitPerSecond?: number | null;
 }
 
 export interface CreatedApiKey {
-  readonly keyId: string;
-  /** The plaintext key: returned once, never stored. */
-  readonly apiKey: string;
+  readonly apiKey: ApiKeyRecord;
+  /** The plaintext key: returned once, never stored; null on a replay. */
+  readonly secret: string | null;
+}
+
+export interface AuthFailureDecision {
+  readonly throttled: boolean;
+  readonly retryAfterMs: number;
 }
 
 const MAX_NAME_LENGTH = 200;
+const MAX_ALLOWLIST_ENTRIES = 100;
+/** lastUsedAt is written at most this often per key, so that use costs no extra round trip. */
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 function assertName(name: string, what: string): void {
   if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH) {
-    throw new TypeError(`${what} name must be 1-${MAX_NAME_LENGTH} characters and not blank`);
+    throw new AuthInputError('name', `The ${what} name must be 1-${MAX_NAME_LENGTH} characters and not blank.`);
   }
 }
 
-function parseScopes(text: string | undefined): Scope[] {
-  return (text ?? '').split(',').filter((scope): scope is Scope => (ALL_SCOPES as readonly string[]).includes(scope));
+function list(text: string | undefined): string[] {
+  return (text ?? '').split(',').filter((item) => item !== '');
+}
+
+function date(ms: string | undefined): Date | null {
+  return ms === undefined || ms === '' ? null : new Date(Number(ms));
+}
+
+function toApiKey(tenantId: string, hash: Record<string, string>): ApiKeyRecord {
+  return {
+    id: hash.id ?? '',
+    tenantId,
+    name: hash.name ?? '',
+    prefix: hash.prefix ?? '',
+    scopes: list(hash.scopes).filter((scope): scope is Scope => (ALL_SCOPES as readonly string[]).includes(scope)),
+    ipAllowlist: list(hash.ipAllowlist),
+    rateLimitPerSecond: hash.rateLimitPerSecond ? Number(hash.rateLimitPerSecond) : null,
+    createdAt: date(hash.createdAt) ?? new Date(0),
+    lastUsedAt: date(hash.lastUsedAt),
+    revokedAt: date(hash.revokedAt),
+  };
+}
+
+/** Checks that need no stored data: name, scopes, allowlist, rate. */
+export function validateNewApiKey(input: NewApiKey): { scopes: Scope[]; ipAllowlist: string[]; rateLimitPerSecond: number | null } {
+  assertName(input.name, 'api key');
+  const scopes = [...new Set(input.scopes)].sort((a, b) => ALL_SCOPES.indexOf(a) - ALL_SCOPES.indexOf(b));
+  if (scopes.length === 0) throw new AuthInputError('scopes', 'An api key needs at least one scope: READ, WRITE or ADMIN.');
+  const entries = input.ipAllowlist ?? [];
+  if (entries.length > MAX_ALLOWLIST_ENTRIES) throw new AuthInputError('ipAllowlist', `At most ${MAX_ALLOWLIST_ENTRIES} allowlist entries.`);
+  let ipAllowlist: string[];
+  try {
+    ipAllowlist = parseAllowlist(entries);
+  } catch (error) {
+    if (error instanceof InvalidCidrError) throw new AuthInputError('ipAllowlist', error.message);
+    throw error;
+  }
+  const rate = input.rateLimitPerSecond ?? null;
+  if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000)) {
+    throw new AuthInputError('rateLimitPerSecond', 'rateLimitPerSecond must be a whole number from 1 to 1000000.');
+  }
+  return { scopes, ipAllowlist, rateLimitPerSecond: rate };
 }
 
 export class AuthStore {
@@ -61,43 +128,107 @@ export class AuthStore {
     return { id: hash.id, name: hash.name ?? '', createdAt: new Date(Number(hash.createdAt)) };
   }
 
-  async createApiKey(tenantId: string, name: string, scopes: readonly Scope[]): Promise<CreatedApiKey> {
-    assertName(name, 'api key');
+  /**
+   * Creates a key and returns its secret once. With an idempotency call, a retry of the same key
+   * returns the same api key with `secret: null`: the secret was never stored.
+   */
+  async createApiKey(tenantId: string, input: NewApiKey, idempotency: AtomicIdempotency = withoutIdempotency(tenantKeys(tenantId).tag)): Promise<CreatedApiKey> {
+    const { scopes, ipAllowlist, rateLimitPerSecond } = validateNewApiKey(input);
     const keys = tenantKeys(tenantId);
     for (;;) {
       const keyId = newId(this.random);
-      const apiKey = formatApiKey(tenantId, keyId, this.random);
-      const parsed = parseApiKey(apiKey);
-      if (parsed === null) throw new Error('formatApiKey produced a key parseApiKey rejects');
-      const reply = (await runScript(this.redis, 'createApiKey', [keys.tenant, keys.apiKey(keyId), keys.apiKeys], [
+      const secret = formatApiKey(tenantId, keyId, this.random);
+      const prefix = parseApiKey(secret)?.prefix;
+      if (prefix === undefined) throw new Error('formatApiKey produced a key parseApiKey rejects');
+      const reply = await runScript(this.redis, 'createApiKey', [idempotency.recordKey, keys.tenant, keys.apiKey(keyId), keys.apiKeys], [
+        ...idempotency.scriptArgs,
         keyId,
-        name,
-        parsed.prefix,
-        hashApiKey(apiKey),
+        input.name,
+        prefix,
+        hashApiKey(secret),
         scopes.join(','),
-      ])) as [number];
-      if (reply[0] === 2) throw new Error(`tenant ${tenantId} does not exist`);
-      if (reply[0] === 3) continue; // an 80-bit id collided: draw another
-      return { keyId, apiKey };
+        ipAllowlist.join(','),
+        rateLimitPerSecond === null ? '' : String(rateLimitPerSecond),
+      ]);
+      let replayed = false;
+      const [status, createdId, createdAtMs] = openAtomicReply(reply, {
+        ...idempotency,
+        settle: (fieldStatus) => {
+          replayed = fieldStatus === 'REPLAYED';
+          idempotency.settle(fieldStatus);
+        },
+      });
+      if (status === 2) throw new Error(`tenant ${tenantId} does not exist`);
+      if (status === 3) continue; // an 80-bit id collided: draw another
+      const id = String(createdId);
+      return {
+        apiKey: {
+          id,
+          tenantId,
+          name: input.name,
+          prefix: `oq_${tenantId}_${id}`,
+          scopes,
+          ipAllowlist,
+          rateLimitPerSecond,
+          createdAt: new Date(Number(createdAtMs)),
+          lastUsedAt: null,
+          revokedAt: null,
+        },
+        secret: replayed ? null : secret,
+      };
     }
+  }
+
+  /** Revokes a key of the tenant; revoking twice keeps the first time. */
+  async revokeApiKey(tenantId: string, keyId: string, idempotency: AtomicIdempotency = withoutIdempotency(tenantKeys(tenantId).tag)): Promise<ApiKeyRecord> {
+    if (!isWellFormedId(keyId)) throw new ApiKeyNotFoundError(keyId);
+    const keys = tenantKeys(tenantId);
+    const reply = await runScript(this.redis, 'revokeApiKey', [idempotency.recordKey, keys.apiKey(keyId)], [...idempotency.scriptArgs]);
+    const [status] = openAtomicReply(reply, idempotency);
+    if (status === 2) throw new ApiKeyNotFoundError(keyId);
+    const [record] = await this.loadApiKeys(tenantId, [keyId]);
+    if (!record) throw new ApiKeyNotFoundError(keyId);
+    return record;
+  }
+
+  async loadApiKeys(tenantId: string, keyIds: readonly string[]): Promise<(ApiKeyRecord | null)[]> {
+    const keys = tenantKeys(tenantId);
+    const hashes = await loadHashes(this.redis, keyIds.map((id) => keys.apiKey(id)));
+    return hashes.map((hash) => (hash === null ? null : toApiKey(tenantId, hash)));
+  }
+
+  /** Every key of the tenant, oldest first, revoked ones included. */
+  async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    const ids = await this.redis.zrange(tenantKeys(tenantId).apiKeys, 0, -1);
+    return (await this.loadApiKeys(tenantId, ids)).filter((key): key is ApiKeyRecord => key !== null);
   }
 
   /**
    * The principal a presented key stands for, or null for a malformed, unknown or revoked key.
-   * One Redis read; the hash comparison is constant-time.
+   * One Redis read; the hash comparison is constant-time. There is no cache: a revocation is seen
+   * by the next request on every instance.
    */
   async authenticate(apiKey: string): Promise<Principal | null> {
     const parsed = parseApiKey(apiKey);
     if (parsed === null) return null;
-    const record = await this.redis.hgetall(tenantKeys(parsed.tenantId).apiKey(parsed.keyId));
-    if (record.hash === undefined || !apiKeyMatches(apiKey, record.hash) || record.revokedAt !== undefined) return null;
-    return {
-      tenantId: parsed.tenantId,
-      keyId: parsed.keyId,
-      keyName: record.name ?? '',
-      keyPrefix: parsed.prefix,
-      scopes: parseScopes(record.scopes),
-      keyCreatedAt: new Date(Number(record.createdAt)),
-    };
+    const recordKey = tenantKeys(parsed.tenantId).apiKey(parsed.keyId);
+    const hash = await this.redis.hgetall(recordKey);
+    if (hash.hash === undefined || !apiKeyMatches(apiKey, hash.hash) || hash.revokedAt !== undefined) return null;
+    const record = toApiKey(parsed.tenantId, hash);
+    const now = Date.now();
+    if (record.lastUsedAt === null || now - record.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      // Not awaited: bookkeeping must not slow the request or fail it.
+      this.redis.hset(recordKey, 'lastUsedAt', String(now)).catch(() => undefined);
+    }
+    return record;
+  }
+
+  /**
+   * Counts a failed authentication against the client IP's allowance (GCRA on Redis time, under
+   * the IP's own key, apart from every tenant's quota).
+   */
+  async recordAuthFailure(ip: string, failuresPerMinute: number): Promise<AuthFailureDecision> {
+    const [allowed, retryAfterMs] = (await runScript(this.redis, 'recordAuthFailure', [`oq:authfail:{ip:${ip}}`], [failuresPerMinute])) as [number, number];
+    return { throttled: allowed === 0, retryAfterMs: Number(retryAfterMs) };
   }
 }

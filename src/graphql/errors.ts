@@ -11,6 +11,7 @@ import {
   InvalidInputError,
 } from '../ledger/errors';
 import { isRedisUnavailable } from '../redis/client';
+import { ApiKeyNotFoundError, AuthInputError } from '../auth/errors';
 import type { Logger } from '../log';
 
 /** Maps a domain or infrastructure error to its public GraphQL error; unknown errors pass through. */
@@ -21,6 +22,8 @@ export function toApiError(error: unknown): unknown {
   if (error instanceof CurrencyMismatchError) return new ApiError(ErrorCode.CURRENCY_MISMATCH, error.message);
   if (error instanceof InsufficientFundsError) return new ApiError(ErrorCode.INSUFFICIENT_FUNDS, error.message, { accountId: error.accountId });
   if (error instanceof BalanceLimitExceededError) return new ApiError(ErrorCode.BALANCE_LIMIT_EXCEEDED, error.message);
+  if (error instanceof AuthInputError) return new BadUserInputError(error.message, error.field);
+  if (error instanceof ApiKeyNotFoundError) return new ApiError(ErrorCode.NOT_FOUND, error.message, { apiKeyId: error.keyId });
   if (isRedisUnavailable(error)) return new ServiceUnavailableError();
   return error;
 }

@@ -7,13 +7,16 @@ import { AccountResolver } from './account.resolver';
 import { mapDomainErrors } from './errors';
 import { TransferResolver } from './transfer.resolver';
 import { IdempotencyResolver } from './idempotency.resolver';
+import { ApiKeyResolver } from './api-key.resolver';
+import { scopeAuthChecker } from './auth-checker';
 
 let schema: GraphQLSchema | undefined;
 
 /** The onceql schema; built once per process (type-graphql keeps global metadata). */
 export function buildLedgerSchema(): GraphQLSchema {
   schema ??= buildSchemaSync({
-    resolvers: [ViewerResolver, AccountResolver, TransferResolver, IdempotencyResolver],
+    resolvers: [ViewerResolver, AccountResolver, TransferResolver, IdempotencyResolver, ApiKeyResolver],
+    authChecker: scopeAuthChecker,
     globalMiddlewares: [mapDomainErrors],
     validate: false,
   });

@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Idempotent, IdempotencyCallParam } from '../idempotency';
 import type { IdempotencyCall } from '../idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
@@ -18,17 +18,20 @@ async function accountOf(ctx: Context, accountId: string): Promise<AccountRecord
 
 @Resolver(() => Transfer)
 export class TransferResolver {
+  @Authorized('read')
   @Query(() => Transfer, { nullable: true, description: 'Null when the transfer does not exist for this tenant.' })
   transfer(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<TransferRecord | null> {
     return ctx.loaders.transfers.load(id);
   }
 
+  @Authorized('read')
   @Query(() => TransferConnection, { description: 'Transfers of the tenant, or of one account, oldest first.' })
   async transfers(@Args() { accountId, first, after }: TransfersArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
     const page = await ctx.ledger.listTransferIds(accountId, first ?? DEFAULT_PAGE_SIZE, after);
     return loadConnection(page, ctx.loaders.transfers);
   }
 
+  @Authorized('write')
   @Mutation(() => Transfer, { nullable: true, description: 'Moves money between two accounts of the same currency, atomically and exactly once per idempotency key.' })
   @Idempotent({ required: true })
   async createTransfer(@Args() { input }: CreateTransferArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<TransferRecord> {

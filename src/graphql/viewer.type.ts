@@ -55,3 +55,15 @@ export class Viewer {
   @Field(() => Tenant)
   tenant!: Tenant;
 }
+
+@ObjectType({ description: 'A new api key. The secret is shown once: a replay of the same createApiKey omits it.' })
+export class CreatedApiKey {
+  @Field(() => ApiKey)
+  apiKey!: ApiKey;
+
+  @Field(() => String, { nullable: true, description: 'The whole key, to send as the api-key header. Store it now: it cannot be shown again.' })
+  secret!: string | null;
+
+  @Field({ description: 'True when this answer is a replay and the secret is therefore left out.' })
+  secretOmitted!: boolean;
+}

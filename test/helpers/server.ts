@@ -68,8 +68,8 @@ export async function startTestServer(env: Record<string, string> = {}, redisUrl
     auth,
     async newTenant(name = 'test') {
       const tenant = await auth.createTenant(name);
-      const { apiKey } = await auth.createApiKey(tenant.id, 'test key', ALL_SCOPES);
-      return { tenantId: tenant.id, apiKey };
+      const { secret } = await auth.createApiKey(tenant.id, { name: 'test key', scopes: ALL_SCOPES });
+      return { tenantId: tenant.id, apiKey: secret as string };
     },
     async stop() {
       await server.stop();

@@ -1,40 +1,53 @@
 --[[
-  create_api_key: store a new api key of a tenant, as a hash of the key only.
+  create_api_key: store a new api key of a tenant, as the hash of the key only, on the atomic
+  idempotency path (idempotency/scripts/atomic.lua is included in front of this script). The
+  plaintext key never reaches Redis, so a replay cannot reveal it.
 
-  KEYS[1]  tenant   hash of the tenant (must exist)
-  KEYS[2]  apiKey   hash of the new key
-  KEYS[3]  apiKeys  sorted set of the tenant's key ids, scored by creation time (ms)
+  KEYS[1]  idempotency record (see atomic.lua)
+  KEYS[2]  tenant   hash of the tenant (must exist)
+  KEYS[3]  apiKey   hash of the new key
+  KEYS[4]  apiKeys  sorted set of the tenant's key ids, scored by creation time (ms)
 
-  ARGV[1]  keyId      new random id (lower-case letters and digits)
-  ARGV[2]  name       display name
-  ARGV[3]  prefix     the key's public prefix (shown in listings, never enough to use the key)
-  ARGV[4]  hash       hex SHA-256 of the whole key; the key itself is never stored
-  ARGV[5]  scopes     comma-separated scopes, e.g. "read,write,admin"
+  ARGV[1..4]  idempotency key, fingerprint, mutation, retention ms (see atomic.lua)
+  ARGV[5]   keyId               new random id (lower-case letters and digits)
+  ARGV[6]   name                display name
+  ARGV[7]   prefix              the key's public prefix (oq_<tenant>_<keyId>)
+  ARGV[8]   hash                hex SHA-256 of the whole key
+  ARGV[9]   scopes              comma-separated: read, write, admin
+  ARGV[10]  ipAllowlist         comma-separated normalized CIDRs, "" for no restriction
+  ARGV[11]  rateLimitPerSecond  the key's own request rate, "" for the tenant's
 
-  Returns  {1, createdAtMs}  created
-           {2}               the tenant does not exist
-           {3}               a key with this id exists already
+  Returns the atomic envelope {idemStatus, ...} around
+           {1, keyId, createdAtMs}  created (or, replayed, the key created first)
+           {2}                      the tenant does not exist (nothing recorded)
+           {3}                      a key with this id exists (a random-id collision; nothing recorded)
 
-  Atomicity: the key hash and its index entry are written together or not at all.
+  Atomicity: the key hash, its index entry and the idempotency record are written together.
 ]]
-local tenantKey = KEYS[1]
-local apiKeyKey = KEYS[2]
-local apiKeysKey = KEYS[3]
+local replay = idem_begin()
+if replay then
+  return replay
+end
+
+local tenantKey = KEYS[2]
+local apiKeyKey = KEYS[3]
+local apiKeysKey = KEYS[4]
 
 if redis.call('EXISTS', tenantKey) == 0 then
-  return {2}
+  return {IDEM_NONE, 2}
 end
 if redis.call('EXISTS', apiKeyKey) == 1 then
-  return {3}
+  return {IDEM_NONE, 3}
 end
-local now = redis.call('TIME')
-local createdAtMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local createdAtMs = idem_now_ms()
 redis.call('HSET', apiKeyKey,
-  'id', ARGV[1],
-  'name', ARGV[2],
-  'prefix', ARGV[3],
-  'hash', ARGV[4],
-  'scopes', ARGV[5],
+  'id', ARGV[5],
+  'name', ARGV[6],
+  'prefix', ARGV[7],
+  'hash', ARGV[8],
+  'scopes', ARGV[9],
+  'ipAllowlist', ARGV[10],
+  'rateLimitPerSecond', ARGV[11],
   'createdAt', createdAtMs)
-redis.call('ZADD', apiKeysKey, createdAtMs, ARGV[1])
-return {1, createdAtMs}
+redis.call('ZADD', apiKeysKey, createdAtMs, ARGV[5])
+return idem_finish(createdAtMs, {1, ARGV[5], createdAtMs}, 'SUCCEEDED', '', ARGV[5])

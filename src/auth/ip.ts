@@ -1,0 +1,56 @@
+import ipaddr from 'ipaddr.js';
+
+/** An IPv4-mapped IPv6 address (::ffff:1.2.3.4) is the IPv4 address it carries. */
+function normalize(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  const bare = address.trim().replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  if (!ipaddr.isValid(bare)) return null;
+  return ipaddr.process(bare);
+}
+
+/**
+ * The client's address: the socket's, or, behind `trustProxy` reverse proxies, the entry of
+ * X-Forwarded-For that the outermost trusted proxy saw. Entries further left were written by the
+ * client itself and are never trusted.
+ */
+export function clientIp(socketAddress: string | undefined, forwardedFor: string | undefined, trustProxy: number): string {
+  const chain = [...(forwardedFor ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''), socketAddress ?? ''];
+  const index = Math.max(0, chain.length - 1 - trustProxy);
+  const candidate = chain[index] ?? '';
+  return normalize(candidate)?.toString() ?? normalize(socketAddress ?? '')?.toString() ?? 'unknown';
+}
+
+export class InvalidCidrError extends Error {
+  override readonly name = 'InvalidCidrError';
+}
+
+/**
+ * Validates and normalizes allowlist entries: IPv4 or IPv6 CIDRs ("10.0.0.0/8", "2001:db8::/32"),
+ * or single addresses (taken as /32 or /128).
+ */
+export function parseAllowlist(entries: readonly string[]): string[] {
+  return entries.map((entry) => {
+    const text = entry.trim();
+    try {
+      if (text.includes('/')) {
+        const [address, bits] = ipaddr.parseCIDR(text);
+        return `${address.toString()}/${bits}`;
+      }
+      const address = ipaddr.parse(text);
+      return `${address.toString()}/${address.kind() === 'ipv4' ? 32 : 128}`;
+    } catch {
+      throw new InvalidCidrError(`"${text.slice(0, 64)}" is not an IPv4 or IPv6 address or CIDR range (e.g. 203.0.113.0/24, 2001:db8::/32)`);
+    }
+  });
+}
+
+/** True when the list is empty (no restriction) or an entry contains the address. */
+export function ipAllowed(ip: string, allowlist: readonly string[]): boolean {
+  if (allowlist.length === 0) return true;
+  const address = normalize(ip);
+  if (address === null) return false;
+  return allowlist.some((entry) => {
+    const [range, bits] = ipaddr.parseCIDR(entry);
+    if (range.kind() !== address.kind()) return false;
+    return address.match([range, bits] as [typeof address, number]);
+  });
+}

@@ -1,0 +1,32 @@
+--[[
+  record_auth_failure: count one failed authentication of a client IP against its allowance, with
+  GCRA (generic cell rate algorithm) on Redis time, shared by every API instance. Apart from every
+  tenant's quota: the key is the IP's own.
+
+  KEYS[1]  throttle  string: the IP's theoretical arrival time (TAT), ms since the epoch
+
+  ARGV[1]  failuresPerMinute  allowance; up to this many failures may come at once, then one per
+                              60000 / failuresPerMinute ms
+
+  Returns  {1, 0}              counted, still allowed (answer 401)
+           {0, retryAfterMs}   over the allowance: not counted (answer 429)
+
+  Atomicity: read, decide and write in one script; concurrent failures cannot both take the last slot.
+]]
+local throttleKey = KEYS[1]
+local limit = tonumber(ARGV[1])
+local windowMs = 60000
+local intervalMs = windowMs / limit
+
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local tat = tonumber(redis.call('GET', throttleKey)) or nowMs
+if tat < nowMs then
+  tat = nowMs
+end
+local newTat = tat + intervalMs
+if newTat - nowMs > windowMs then
+  return {0, math.ceil(newTat - nowMs - windowMs)}
+end
+redis.call('SET', throttleKey, newTat, 'PX', math.ceil(newTat - nowMs))
+return {1, 0}
