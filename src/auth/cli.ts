@@ -4,37 +4,119 @@ import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../log';
 import { openRedis } from '../redis/connect';
 import { ALL_SCOPES } from './api-key';
+import type { Scope } from './api-key';
+import { ApiKeyNotFoundError, AuthInputError } from './errors';
+import type { ApiKeyRecord } from './store';
 import { AuthStore } from './store';
 
 const USAGE = `usage: npm run --silent admin -- <command> [options]
 
 commands:
-  create-tenant --name <name>   create a tenant and an api key with read, write and admin scopes;
-                                prints {"tenantId": "...", "apiKey": "..."}
+  create-tenant --name <name>
+      create a tenant and an api key with read, write and admin scopes;
+      prints {"tenantId": "...", "apiKey": "..."}
+  create-key --tenant <id> --name <name> --scopes read,write,admin [--ip-allowlist <cidr,...>] [--rate-limit <n>]
+      create an api key; prints {"apiKey": {...}, "secret": "..."} (the secret is shown only here)
+  revoke-key --tenant <id> --id <keyId>
+      revoke a key; prints {"apiKey": {...}}
+  list-keys --tenant <id>
+      prints {"apiKeys": [...]}: ids, names, prefixes, scopes, allowlists, times; never a secret
 
+Rotation: create-key, deploy the new secret, then revoke-key the old one; both work in between.
 Uses REDIS_URL (and REDIS_CLUSTER), or the embedded Redis under DATA_DIR when REDIS_URL is unset.
 Output is one JSON object on stdout; diagnostics go to stderr.`;
 
 class UsageError extends Error {}
 
-async function run(argv: string[]): Promise<unknown> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h') throw new UsageError('');
-  if (command !== 'create-tenant') throw new UsageError(`unknown command "${command}"`);
-  const { values } = parseArgs({ args: rest, options: { name: { type: 'string' } }, strict: true });
-  const name = values.name?.trim();
-  if (!name) throw new UsageError('create-tenant needs --name <name>');
+function keyJson(key: ApiKeyRecord): Record<string, unknown> {
+  return {
+    id: key.id,
+    tenantId: key.tenantId,
+    name: key.name,
+    prefix: key.prefix,
+    scopes: key.scopes,
+    ipAllowlist: key.ipAllowlist,
+    rateLimitPerSecond: key.rateLimitPerSecond,
+    createdAt: key.createdAt.toISOString(),
+    lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+    revokedAt: key.revokedAt?.toISOString() ?? null,
+  };
+}
 
+function required(values: Record<string, string | undefined>, name: string, command: string): string {
+  const value = values[name]?.trim();
+  if (!value) throw new UsageError(`${command} needs --${name}`);
+  return value;
+}
+
+function scopesOf(text: string): Scope[] {
+  const scopes = text.split(',').map((scope) => scope.trim().toLowerCase()).filter((scope) => scope !== '');
+  const unknown = scopes.filter((scope) => !(ALL_SCOPES as readonly string[]).includes(scope));
+  if (unknown.length > 0) throw new UsageError(`unknown scope ${unknown.join(', ')}: use read, write, admin`);
+  return scopes as Scope[];
+}
+
+async function withAuth<T>(work: (auth: AuthStore) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const redis = await openRedis(config, logger, { reuseRunning: true });
   try {
-    const auth = new AuthStore(redis.client);
-    const tenant = await auth.createTenant(name);
-    const { secret } = await auth.createApiKey(tenant.id, { name: `${name} admin key`, scopes: ALL_SCOPES });
-    return { tenantId: tenant.id, apiKey: secret };
+    return await work(new AuthStore(redis.client));
   } finally {
     await redis.close();
+  }
+}
+
+async function run(argv: string[]): Promise<unknown> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h') throw new UsageError('');
+  const options = {
+    name: { type: 'string' },
+    tenant: { type: 'string' },
+    id: { type: 'string' },
+    scopes: { type: 'string' },
+    'ip-allowlist': { type: 'string' },
+    'rate-limit': { type: 'string' },
+  } as const;
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({ args: rest, options, strict: true }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  switch (command) {
+    case 'create-tenant': {
+      const name = required(values, 'name', command);
+      return withAuth(async (auth) => {
+        const tenant = await auth.createTenant(name);
+        const { secret } = await auth.createApiKey(tenant.id, { name: `${name} admin key`, scopes: ALL_SCOPES });
+        return { tenantId: tenant.id, apiKey: secret };
+      });
+    }
+    case 'create-key': {
+      const tenantId = required(values, 'tenant', command);
+      const name = required(values, 'name', command);
+      const scopes = scopesOf(required(values, 'scopes', command));
+      const ipAllowlist = (values['ip-allowlist'] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+      const rate = values['rate-limit'];
+      if (rate !== undefined && !/^\d+$/.test(rate)) throw new UsageError('--rate-limit must be a whole number of requests per second');
+      return withAuth(async (auth) => {
+        if ((await auth.getTenant(tenantId)) === null) throw new Error(`tenant ${tenantId} does not exist`);
+        const created = await auth.createApiKey(tenantId, { name, scopes, ipAllowlist, rateLimitPerSecond: rate === undefined ? null : Number(rate) });
+        return { apiKey: keyJson(created.apiKey), secret: created.secret };
+      });
+    }
+    case 'revoke-key': {
+      const tenantId = required(values, 'tenant', command);
+      const id = required(values, 'id', command);
+      return withAuth(async (auth) => ({ apiKey: keyJson(await auth.revokeApiKey(tenantId, id)) }));
+    }
+    case 'list-keys': {
+      const tenantId = required(values, 'tenant', command);
+      return withAuth(async (auth) => ({ apiKeys: (await auth.listApiKeys(tenantId)).map(keyJson) }));
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
@@ -47,7 +129,7 @@ run(process.argv.slice(2)).then(
       process.stderr.write(`${error.message ? `onceql admin: ${error.message}\n\n` : ''}${USAGE}\n`);
       process.exit(2);
     }
-    const message = error instanceof ConfigError || error instanceof Error ? error.message : String(error);
+    const message = error instanceof ConfigError || error instanceof AuthInputError || error instanceof ApiKeyNotFoundError || error instanceof Error ? error.message : String(error);
     process.stderr.write(`onceql admin: ${message}\n`);
     process.exit(1);
   },

@@ -47,7 +47,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, redisUrl = testRedisUrl(), devApiKey?: string): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, redisUrl = testRedisUrl(), devApiKey?: string, host = '127.0.0.1'): Promise<TestServer> {
   const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env, REDIS_URL: redisUrl });
   const redis = createRedisClient({ url: redisUrl });
   try {
@@ -57,8 +57,8 @@ export async function startTestServer(env: Record<string, string> = {}, redisUrl
   }
   const logger = memoryLogger();
   const server = createServer(config, { redis, logger, devApiKey });
-  const address = await server.listen(0, '127.0.0.1');
-  const origin = `http://127.0.0.1:${address.port}`;
+  const address = await server.listen(0, host);
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   const auth = new AuthStore(redis);
   return {
     url: `${origin}/graphql`,

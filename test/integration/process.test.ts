@@ -167,6 +167,27 @@ describe('admin CLI', () => {
     }
   });
 
+  it('create-key, list-keys and revoke-key print JSON and never a secret after creation', () => {
+    const cli = (...args: string[]) => {
+      const result = spawnSync('node', [path.join(ROOT, 'dist/src/auth/cli.js'), ...args], { env: { PATH: process.env.PATH, REDIS_URL: testRedisUrl() }, encoding: 'utf8' });
+      expect([result.status, result.stderr]).toEqual([0, '']);
+      expect(result.stdout.trim().split('\n')).toHaveLength(1);
+      return JSON.parse(result.stdout) as unknown;
+    };
+    const { tenantId } = cli('create-tenant', '--name', 'keys') as { tenantId: string };
+    const created = cli('create-key', '--tenant', tenantId, '--name', 'ci', '--scopes', 'read,write', '--ip-allowlist', '10.0.0.0/8,::1', '--rate-limit', '50') as {
+      apiKey: { id: string; scopes: string[]; ipAllowlist: string[]; rateLimitPerSecond: number };
+      secret: string;
+    };
+    expect(created.apiKey).toMatchObject({ scopes: ['read', 'write'], ipAllowlist: ['10.0.0.0/8', '::1/128'], rateLimitPerSecond: 50 });
+    expect(created.secret.startsWith(`oq_${tenantId}_${created.apiKey.id}_`)).toBe(true);
+    const listed = JSON.stringify(cli('list-keys', '--tenant', tenantId));
+    expect(listed).toContain(created.apiKey.id);
+    expect(listed).not.toContain(created.secret.slice(-43));
+    const revoked = cli('revoke-key', '--tenant', tenantId, '--id', created.apiKey.id) as { apiKey: { revokedAt: string | null } };
+    expect(revoked.apiKey.revokedAt).not.toBeNull();
+  });
+
   it('explains its usage on a bad call, printing nothing on stdout', () => {
     const result = spawnSync('node', [path.join(ROOT, 'dist/src/auth/cli.js'), 'create-tenant'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
     expect(result.status).toBe(2);

@@ -1,0 +1,52 @@
+import { clientIp, InvalidCidrError, ipAllowed, parseAllowlist } from '../../src/auth/ip';
+import { createLogger, redactApiKeys } from '../../src/log';
+
+describe('client IP', () => {
+  it('is the socket address unless proxies are trusted', () => {
+    expect(clientIp('127.0.0.1', '203.0.113.7', 0)).toBe('127.0.0.1');
+    expect(clientIp('::ffff:127.0.0.1', undefined, 0)).toBe('127.0.0.1');
+    expect(clientIp('::1', undefined, 0)).toBe('::1');
+  });
+
+  it('takes X-Forwarded-For only as far as TRUST_PROXY hops reach', () => {
+    // client → proxy1 → proxy2 → us: proxy2 is the socket; it appended proxy1's view of the client.
+    expect(clientIp('10.0.0.2', '198.51.100.9, 203.0.113.7', 1)).toBe('203.0.113.7');
+    expect(clientIp('10.0.0.2', '198.51.100.9, 203.0.113.7', 2)).toBe('198.51.100.9');
+    // More hops trusted than there are entries: the leftmost entry, never beyond.
+    expect(clientIp('10.0.0.2', '203.0.113.7', 5)).toBe('203.0.113.7');
+    // Garbage where an address should be: fall back to the socket.
+    expect(clientIp('10.0.0.2', 'not-an-ip', 1)).toBe('10.0.0.2');
+    expect(clientIp('10.0.0.2', '2001:db8::1', 1)).toBe('2001:db8::1');
+  });
+});
+
+describe('IP allowlists', () => {
+  it('parse IPv4 and IPv6 CIDRs and single addresses, refusing anything else', () => {
+    expect(parseAllowlist(['10.0.0.0/8', '2001:db8::/32', '192.0.2.1', '::1'])).toEqual(['10.0.0.0/8', '2001:db8::/32', '192.0.2.1/32', '::1/128']);
+    for (const bad of ['10.0.0.0/33', '300.1.1.1', 'localhost', '2001:db8::/129', '']) expect(() => parseAllowlist([bad])).toThrow(InvalidCidrError);
+  });
+
+  it('match addresses of the same family only; an empty list allows all', () => {
+    const list = parseAllowlist(['10.0.0.0/8', '2001:db8::/32']);
+    expect(ipAllowed('10.1.2.3', list)).toBe(true);
+    expect(ipAllowed('11.1.2.3', list)).toBe(false);
+    expect(ipAllowed('2001:db8:1::5', list)).toBe(true);
+    expect(ipAllowed('2001:db9::5', list)).toBe(false);
+    expect(ipAllowed('::ffff:10.0.0.1', list)).toBe(true);
+    expect(ipAllowed('unknown', list)).toBe(false);
+    expect(ipAllowed('8.8.8.8', [])).toBe(true);
+  });
+});
+
+describe('log redaction', () => {
+  const key = `oq_abcd1234_efgh5678_${'S'.repeat(40)}x-_`;
+
+  it('keeps the public prefix of a key and drops its secret, wherever it appears', () => {
+    expect(redactApiKeys(`got ${key} here`)).toBe('got oq_abcd1234_efgh5678_[redacted] here');
+    const lines: string[] = [];
+    const logger = createLogger('debug', (line) => void lines.push(line));
+    logger.error('boom', { header: key, error: new Error(`bad key ${key}`) });
+    expect(lines.join('')).not.toContain('S'.repeat(40));
+    expect(lines.join('')).toContain('oq_abcd1234_efgh5678_[redacted]');
+  });
+});
