@@ -21,6 +21,16 @@ export interface Config {
   readonly idempotencyLeaseMs: number;
   /** Leased path: how long a duplicate waits for a running execution before 409. */
   readonly idempotencyWaitMs: number;
+  /** Requests per second per tenant (or per key with its own rate), sustained. */
+  readonly rateLimitPerSecond: number;
+  /** Requests allowed on top of the rate at once. */
+  readonly rateLimitBurst: number;
+  /** Largest estimated cost of one query. */
+  readonly queryCostMax: number;
+  /** Points in a tenant's query-cost budget. */
+  readonly queryCostBudget: number;
+  /** Points the budget regains per second. */
+  readonly queryCostRestorePerSecond: number;
   /** Failed authentications a client IP may make per minute before it gets 429. */
   readonly authFailuresPerMinute: number;
   /** How many reverse-proxy hops in front of the server may set X-Forwarded-For. */
@@ -121,6 +131,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
+  const queryCostMax = integer(env, 'QUERY_COST_MAX', 1000, 1, 10_000_000);
+  const queryCostBudget = integer(env, 'QUERY_COST_BUDGET', 2000, 1, 100_000_000);
+  if (queryCostMax > queryCostBudget) {
+    throw new ConfigError(`QUERY_COST_MAX (${queryCostMax}) must not exceed QUERY_COST_BUDGET (${queryCostBudget}): such a query could never run`);
+  }
   return Object.freeze({
     port: integer(env, 'PORT', 4000, 0, 65535),
     host: optional(env, 'HOST') ?? 'localhost',
@@ -130,6 +145,11 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     idempotencyLeaseMs: integer(env, 'IDEMPOTENCY_LEASE_MS', 10_000, 100, 3_600_000),
     idempotencyWaitMs: integer(env, 'IDEMPOTENCY_WAIT_MS', 5_000, 0, 600_000),
+    rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 100, 1, 1_000_000),
+    rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 20, 0, 1_000_000),
+    queryCostMax,
+    queryCostBudget,
+    queryCostRestorePerSecond: integer(env, 'QUERY_COST_RESTORE_PER_SECOND', 100, 1, 10_000_000),
     authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 32),
     corsOrigins: Object.freeze(origins(optional(env, 'CORS_ORIGINS'))),

@@ -10,12 +10,11 @@ import {
   ApolloServerPluginLandingPageProductionDefault,
 } from '@apollo/server/plugin/landingPage/default';
 import { apiKeyFromHeaders } from './auth/api-key';
-import { clientIp, ipAllowed } from './auth/ip';
+import { clientIp } from './auth/ip';
 import { AuthStore } from './auth/store';
 import type { Config } from './config';
 import { API_VERSION, SUPPORTED_API_VERSIONS } from './config';
-import type { ApiError } from './errors';
-import { ErrorCode, ForbiddenError, HTTP_STATUS, RateLimitedError, ServiceUnavailableError, UnauthenticatedError } from './errors';
+import { ApiError, ErrorCode, ForbiddenError, HTTP_STATUS, RateLimitedError, ServiceUnavailableError, UnauthenticatedError } from './errors';
 import type { Context } from './graphql/context';
 import { createLoaders } from './graphql/context';
 import { formatError } from './graphql/errors';
@@ -23,6 +22,8 @@ import { httpStatusPlugin } from './graphql/http-status.plugin';
 import { buildLedgerSchema } from './graphql/schema';
 import { APOLLO_STUDIO_ORIGIN, applyCors } from './http/cors';
 import { idempotencyPlugin } from './idempotency';
+import { analyzeQuery, costExtension, costPlugin, DEFAULT_QUERY_LIMITS, rateLimitHeaders } from './ratelimit';
+import type { Admission, QueryLimits } from './ratelimit';
 import { LedgerStore } from './ledger/store';
 import type { Logger } from './log';
 import type { RedisClient } from './redis/client';
@@ -69,6 +70,29 @@ function sendError(res: http.ServerResponse, code: ErrorCode, message: string, e
 
 class BodyTooLargeError extends Error {}
 
+/** What the admit step reads from a GraphQL request: its query, operation name and variables. */
+interface GraphQLParams {
+  readonly query: unknown;
+  readonly operationName: string | undefined;
+  readonly variables: Record<string, unknown>;
+}
+
+function graphQLParams(method: string | undefined, body: unknown, url: URL): GraphQLParams | null {
+  const objectOr = (value: unknown): Record<string, unknown> => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+  if (method === 'GET') {
+    if (!url.searchParams.has('query')) return null;
+    let variables: unknown = {};
+    try {
+      variables = JSON.parse(url.searchParams.get('variables') ?? '{}');
+    } catch {
+      // Apollo answers the malformed variables after the admit step
+    }
+    return { query: url.searchParams.get('query'), operationName: url.searchParams.get('operationName') ?? undefined, variables: objectOr(variables) };
+  }
+  const fields = objectOr(body);
+  return { query: fields.query, operationName: typeof fields.operationName === 'string' ? fields.operationName : undefined, variables: objectOr(fields.variables) };
+}
+
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -100,6 +124,9 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
   const allowedOrigins = new Set([APOLLO_STUDIO_ORIGIN, ...config.corsOrigins]);
   const httpServer = http.createServer();
 
+  const schema = buildLedgerSchema();
+  const queryLimits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, maxCost: config.queryCostMax };
+
   const landingPage = config.production
     ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
     : ApolloServerPluginLandingPageLocalDefault({
@@ -108,7 +135,9 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       });
 
   const apollo = new ApolloServer<Context>({
-    schema: buildLedgerSchema(),
+    schema,
+    // Hash-only persisted queries would reach execution without a query to check and price.
+    persistedQueries: false,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false,
@@ -124,6 +153,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     },
     plugins: [
       httpStatusPlugin(),
+      costPlugin<Context>((context) => context.admission),
       idempotencyPlugin<Context>({
         redis,
         identify: (context) => context.ledger.namespace,
@@ -136,30 +166,78 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     ],
   });
 
+  /** The refusal of a request before Apollo sees it: a GraphQL error response with its status. */
+  interface Refusal {
+    readonly error: ApiError;
+    readonly extensions?: Record<string, unknown>;
+  }
+
+  async function failedAuthentication(ip: string, apiKeySent: boolean): Promise<Refusal> {
+    const decision = await auth.recordAuthFailure(ip, config.authFailuresPerMinute);
+    if (decision.throttled) {
+      return { error: new RateLimitedError('Too many failed authentications from this address; wait before trying again.', decision.retryAfterMs) };
+    }
+    return { error: apiKeySent ? new UnauthenticatedError('The api key is unknown or revoked.') : new UnauthenticatedError() };
+  }
+
   /**
-   * Before execution: who is calling (one Redis read), from where (the key's IP allowlist), and,
-   * for a failure, the client IP's allowance of failed attempts (429 past it).
+   * The admit step, before Apollo parses or validates anything (so an unauthenticated caller learns
+   * nothing about the schema): check the query's shape and estimate its cost (no I/O), then one
+   * Redis round trip authenticates the key, checks its IP allowlist, and charges the rate limit and
+   * the cost budget. Order of refusals: authentication, query limits, rate limit, cost budget.
    */
-  async function authenticate(req: http.IncomingMessage, headers: HeaderMap, requestId: string): Promise<Context> {
+  async function admit(req: http.IncomingMessage, res: http.ServerResponse, headers: HeaderMap, params: GraphQLParams, requestId: string): Promise<Context | Refusal> {
     const ip = clientIp(req.socket.remoteAddress, headers.get('x-forwarded-for'), config.trustProxy);
     const apiKey = apiKeyFromHeaders((name) => headers.get(name));
-    let principal;
-    try {
-      principal = apiKey === null ? null : await auth.authenticate(apiKey);
-      if (principal === null) {
-        const decision = await auth.recordAuthFailure(ip, config.authFailuresPerMinute);
-        if (decision.throttled) {
-          throw preExecutionError(new RateLimitedError('Too many failed authentications from this address; wait before trying again.', decision.retryAfterMs));
-        }
-        throw preExecutionError(apiKey === null ? new UnauthenticatedError() : new UnauthenticatedError('The api key is unknown or revoked.'));
-      }
-    } catch (error) {
-      if (isRedisUnavailable(error)) throw preExecutionError(new ServiceUnavailableError());
-      throw error;
+    if (apiKey === null) return failedAuthentication(ip, false);
+    const analysis = typeof params.query === 'string' ? analyzeQuery(schema, params.query, params.operationName, params.variables, queryLimits) : ({ kind: 'unparsed' } as const);
+    const cost = analysis.kind === 'ok' ? analysis.cost : 0;
+    const result = await auth.admit(apiKey, ip, {
+      charge: analysis.kind !== 'tooComplex',
+      cost,
+      ratePerSecond: config.rateLimitPerSecond,
+      burst: config.rateLimitBurst,
+      costBudget: config.queryCostBudget,
+      costRestorePerSecond: config.queryCostRestorePerSecond,
+    });
+    if (result.status === 'unauthenticated') return failedAuthentication(ip, true);
+    if (result.status === 'forbiddenIp') return { error: new ForbiddenError(`This api key may not be used from ${ip}.`) };
+    const admission: Admission = {
+      ratePerSecond: result.ratePerSecond,
+      remaining: result.remaining,
+      resetMs: result.resetMs,
+      requestedQueryCost: cost,
+      maximumAvailable: config.queryCostBudget,
+      currentlyAvailable: result.costAvailable,
+      restoreRate: config.queryCostRestorePerSecond,
+    };
+    for (const [name, value] of rateLimitHeaders(admission)) res.setHeader(name, value);
+    if (analysis.kind === 'tooComplex') {
+      return { error: new ApiError(ErrorCode.QUERY_TOO_COMPLEX, `The query is too complex: ${analysis.reason}.`), extensions: { cost: costExtension({ ...admission, requestedQueryCost: analysis.cost ?? 0 }) } };
     }
-    if (!ipAllowed(ip, principal.ipAllowlist)) throw preExecutionError(new ForbiddenError(`This api key may not be used from ${ip}.`));
-    const ledger = new LedgerStore(redis, principal.tenantId);
-    return { requestId, principal, ledger, auth, redis, loaders: createLoaders(ledger) };
+    if (result.status === 'rateLimited') {
+      return { error: new RateLimitedError(`Over the rate limit of ${result.ratePerSecond} requests per second; back off and retry.`, result.retryAfterMs), extensions: { cost: costExtension(admission) } };
+    }
+    if (result.status === 'costThrottled') {
+      return {
+        error: new ApiError(ErrorCode.QUERY_COST_THROTTLED, `The query costs ${cost} points and ${Math.floor(result.costAvailable)} are available; they restore at ${config.queryCostRestorePerSecond} per second.`, {
+          retryAfterMs: result.retryAfterMs,
+        }),
+        extensions: { cost: costExtension(admission) },
+      };
+    }
+    const ledger = new LedgerStore(redis, result.principal.tenantId);
+    return { requestId, principal: result.principal, ledger, auth, redis, loaders: createLoaders(ledger), admission };
+  }
+
+  function refuse(res: http.ServerResponse, refusal: Refusal): void {
+    const code = refusal.error.extensions.code as ErrorCode;
+    const retryAfterMs = refusal.error.extensions.retryAfterMs;
+    if (typeof retryAfterMs === 'number') res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    sendJson(res, HTTP_STATUS[code], {
+      errors: [{ message: refusal.error.message, extensions: refusal.error.extensions }],
+      ...(refusal.extensions ? { extensions: refusal.extensions } : {}),
+    });
   }
 
   async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
@@ -190,10 +268,27 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
         body = text;
       }
     }
+    const params = graphQLParams(req.method, body, url);
+    let context: Context | undefined;
+    // A GET without a query is the Sandbox landing page (or Apollo's 400): nothing to admit.
+    if (params !== null) {
+      let admitted: Context | Refusal;
+      try {
+        admitted = await admit(req, res, headers, params, requestId);
+      } catch (error) {
+        if (!isRedisUnavailable(error)) throw error;
+        admitted = { error: new ServiceUnavailableError() };
+      }
+      if ('error' in admitted) return refuse(res, admitted);
+      context = admitted;
+    }
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: () => authenticate(req, headers, requestId),
+      context: async () => {
+        if (context === undefined) throw preExecutionError(new UnauthenticatedError());
+        return context;
+      },
     });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;

@@ -54,3 +54,35 @@ export function ipAllowed(ip: string, allowlist: readonly string[]): boolean {
     return address.match([range, bits] as [typeof address, number]);
   });
 }
+
+/** 32 hex digits of the address as IPv6 (IPv4 as ::ffff:a.b.c.d): ordered like the numbers. */
+export function ipToHex(ip: string): string {
+  const address = normalize(ip);
+  if (address === null) return 'x'.repeat(32); // sorts after every hex range: matches none
+  const v6 = address.kind() === 'ipv4' ? (address as ipaddr.IPv4).toIPv4MappedAddress() : (address as ipaddr.IPv6);
+  return Buffer.from(v6.toByteArray()).toString('hex');
+}
+
+/**
+ * The allowlist as "first-last" hex ranges (see ipToHex), so that the admit script can check an
+ * address with string comparisons, in the same round trip that authenticates the key.
+ */
+export function allowlistRanges(allowlist: readonly string[]): string {
+  return allowlist
+    .map((entry) => {
+      const [range, bits] = ipaddr.parseCIDR(entry);
+      const v6 = range.kind() === 'ipv4' ? (range as ipaddr.IPv4).toIPv4MappedAddress() : (range as ipaddr.IPv6);
+      const prefix = range.kind() === 'ipv4' ? bits + 96 : bits;
+      const bytes = v6.toByteArray();
+      const first = Buffer.alloc(16);
+      const last = Buffer.alloc(16);
+      for (let i = 0; i < 16; i++) {
+        const keep = Math.max(0, Math.min(8, prefix - i * 8));
+        const mask = keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+        first[i] = (bytes[i] ?? 0) & mask;
+        last[i] = ((bytes[i] ?? 0) & mask) | (~mask & 0xff);
+      }
+      return `${first.toString('hex')}-${last.toString('hex')}`;
+    })
+    .join(',');
+}

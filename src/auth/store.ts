@@ -7,7 +7,7 @@ import { loadHashes, runScript } from '../redis/scripts';
 import { ALL_SCOPES, apiKeyMatches, formatApiKey, hashApiKey, parseApiKey } from './api-key';
 import type { Scope } from './api-key';
 import { ApiKeyNotFoundError, AuthInputError } from './errors';
-import { InvalidCidrError, parseAllowlist } from './ip';
+import { allowlistRanges, InvalidCidrError, ipToHex, parseAllowlist } from './ip';
 
 export interface Tenant {
   readonly id: string;
@@ -45,6 +45,29 @@ export interface CreatedApiKey {
   /** The plaintext key: returned once, never stored; null on a replay. */
   readonly secret: string | null;
 }
+
+export interface AdmitRequest {
+  /** False: authenticate only (the request is refused before the limits, e.g. too complex). */
+  readonly charge: boolean;
+  readonly cost: number;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  readonly costBudget: number;
+  readonly costRestorePerSecond: number;
+}
+
+export type AdmitResult =
+  | { readonly status: 'unauthenticated' }
+  | { readonly status: 'forbiddenIp'; readonly principal: Principal }
+  | {
+      readonly status: 'admitted' | 'rateLimited' | 'costThrottled';
+      readonly principal: Principal;
+      readonly ratePerSecond: number;
+      readonly remaining: number;
+      readonly resetMs: number;
+      readonly costAvailable: number;
+      readonly retryAfterMs: number;
+    };
 
 export interface AuthFailureDecision {
   readonly throttled: boolean;
@@ -148,6 +171,7 @@ export class AuthStore {
         hashApiKey(secret),
         scopes.join(','),
         ipAllowlist.join(','),
+        allowlistRanges(ipAllowlist),
         rateLimitPerSecond === null ? '' : String(rateLimitPerSecond),
       ]);
       let replayed = false;
@@ -221,6 +245,36 @@ export class AuthStore {
       this.redis.hset(recordKey, 'lastUsedAt', String(now)).catch(() => undefined);
     }
     return record;
+  }
+
+  /**
+   * The admit step, one round trip: authenticate the key, check the address against its allowlist,
+   * take one request from the rate limit and `cost` points from the tenant's budget (or, with
+   * `charge` false, only authenticate and report the limits). The hash is compared again here in
+   * constant time; the script's comparison only decides what it may charge.
+   */
+  async admit(apiKey: string, ip: string, request: AdmitRequest): Promise<AdmitResult> {
+    const parsed = parseApiKey(apiKey);
+    if (parsed === null) return { status: 'unauthenticated' };
+    const keys = tenantKeys(parsed.tenantId);
+    const reply = (await runScript(this.redis, 'admit', [keys.apiKey(parsed.keyId), keys.requestRate, keys.keyRequestRate(parsed.keyId), keys.costBudget], [
+      hashApiKey(apiKey),
+      ipToHex(ip),
+      request.charge ? '1' : '0',
+      request.ratePerSecond,
+      request.burst,
+      request.cost,
+      request.costBudget,
+      request.costRestorePerSecond,
+    ])) as [number, string[], number, number, number, number, number];
+    const [status, record, rate, remaining, resetMs, costAvailable, retryAfterMs] = reply;
+    const hash: Record<string, string> = {};
+    for (let i = 0; i + 1 < record.length; i += 2) hash[String(record[i])] = String(record[i + 1]);
+    if (status === 0 || hash.hash === undefined || !apiKeyMatches(apiKey, hash.hash)) return { status: 'unauthenticated' };
+    const principal = toApiKey(parsed.tenantId, hash);
+    if (status === 4) return { status: 'forbiddenIp', principal };
+    const limits = { ratePerSecond: Number(rate), remaining: Number(remaining), resetMs: Number(resetMs), costAvailable: Number(costAvailable), retryAfterMs: Number(retryAfterMs) };
+    return { status: status === 1 ? 'admitted' : status === 2 ? 'rateLimited' : 'costThrottled', principal, ...limits };
   }
 
   /**

@@ -4,6 +4,7 @@ import type { AuthStore } from '../auth/store';
 import type { LedgerStore } from '../ledger/store';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
 import type { RedisClient } from '../redis/client';
+import type { Admission } from '../ratelimit';
 
 /** Per-request loaders: every account or transfer asked for in one tick is one Redis command. */
 export interface Loaders {
@@ -18,6 +19,8 @@ export interface Context {
   readonly auth: AuthStore;
   readonly redis: RedisClient;
   readonly loaders: Loaders;
+  /** What the admit step decided (rate limit, cost), for `extensions.cost`. */
+  readonly admission?: Admission;
 }
 
 export function createLoaders(ledger: LedgerStore): Loaders {

@@ -28,6 +28,12 @@ export interface TenantKeys {
   apiKey(keyId: string): string;
   /** sorted set of the tenant's api key ids, scored by creation time */
   readonly apiKeys: string;
+  /** string: GCRA state of the tenant's request rate */
+  readonly requestRate: string;
+  /** string: GCRA state of one key's own request rate */
+  keyRequestRate(keyId: string): string;
+  /** hash: the tenant's query-cost budget (available, updatedAt) */
+  readonly costBudget: string;
 }
 
 export function tenantKeys(tenantId: string, prefix = 'oq'): TenantKeys {
@@ -44,6 +50,9 @@ export function tenantKeys(tenantId: string, prefix = 'oq'): TenantKeys {
     accountTransfers: (accountId) => `${tag}:account:${accountId}:transfers`,
     apiKey: (keyId) => `${tag}:apikey:${keyId}`,
     apiKeys: `${tag}:apikeys`,
+    requestRate: `${tag}:rate`,
+    keyRequestRate: (keyId) => `${tag}:rate:key:${keyId}`,
+    costBudget: `${tag}:cost`,
   };
 }
 

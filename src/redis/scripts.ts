@@ -14,6 +14,7 @@ export const SCRIPTS = {
   createApiKey: { file: 'auth/scripts/create_api_key.lua', keys: 4, include: [ATOMIC_IDEMPOTENCY] },
   revokeApiKey: { file: 'auth/scripts/revoke_api_key.lua', keys: 2, include: [ATOMIC_IDEMPOTENCY] },
   recordAuthFailure: { file: 'auth/scripts/record_auth_failure.lua', keys: 1 },
+  admit: { file: 'auth/scripts/admit.lua', keys: 4, include: ['ratelimit/scripts/limits.lua'] },
   createAccount: { file: 'ledger/scripts/create_account.lua', keys: 4, include: [ATOMIC_IDEMPOTENCY] },
   createTransfer: { file: 'ledger/scripts/create_transfer.lua', keys: 8, include: [ATOMIC_IDEMPOTENCY] },
   loadHashes: { file: 'redis/scripts/load_hashes.lua', keys: 'variadic' },

@@ -1,6 +1,4 @@
 import 'reflect-metadata';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print } from 'graphql';
 import { ALL_SCOPES } from '../../src/auth/api-key';
 import { AuthStore } from '../../src/auth/store';
 import type { Config } from '../../src/config';
@@ -10,30 +8,17 @@ import { createLogger } from '../../src/log';
 import type { RedisClient } from '../../src/redis/client';
 import { createRedisClient, waitForRedis } from '../../src/redis/client';
 import { createServer } from '../../src/server';
+import { testRedisUrl } from './redis';
 
-export function testRedisUrl(): string {
-  const url = process.env.ONCEQL_TEST_REDIS_URL;
-  if (!url) throw new Error('ONCEQL_TEST_REDIS_URL is unset: run the tests through jest (its global setup starts Redis)');
-  return url;
-}
-
-export async function connectTestRedis(url = testRedisUrl()): Promise<RedisClient> {
-  const client = createRedisClient({ url });
-  await waitForRedis(client, 5_000);
-  return client;
-}
+export { connectTestRedis, testRedisUrl } from './redis';
+export { codes, gql } from './http';
+export type { GraphQLResponse } from './http';
 
 /** The real JSON logger, writing into memory for assertions. */
 export function memoryLogger(): Logger & { lines: { level: string; msg: string; [field: string]: unknown }[] } {
   const lines: { level: string; msg: string; [field: string]: unknown }[] = [];
   const logger = createLogger('debug', (line) => void lines.push(JSON.parse(line) as { level: string; msg: string }));
   return Object.assign(logger, { lines });
-}
-
-export interface GraphQLResponse<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  body: { data?: T | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[]; extensions?: Record<string, unknown> };
 }
 
 export interface TestServer {
@@ -48,7 +33,9 @@ export interface TestServer {
 }
 
 export async function startTestServer(env: Record<string, string> = {}, redisUrl = testRedisUrl(), devApiKey?: string, host = '127.0.0.1'): Promise<TestServer> {
-  const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env, REDIS_URL: redisUrl });
+  // Limits high enough that only the tests about limits meet them; those pass their own.
+  const generous = { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000', QUERY_COST_BUDGET: '100000000', QUERY_COST_RESTORE_PER_SECOND: '10000000' };
+  const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...generous, ...env, REDIS_URL: redisUrl });
   const redis = createRedisClient({ url: redisUrl });
   try {
     await waitForRedis(redis, 2_000);
@@ -78,30 +65,3 @@ export async function startTestServer(env: Record<string, string> = {}, redisUrl
   };
 }
 
-/** POSTs a GraphQL operation (a typed document or its text). */
-export async function gql<TData = Record<string, unknown>, TVars = Record<string, unknown>>(
-  url: string,
-  document: TypedDocumentNode<TData, TVars> | string,
-  variables?: TVars,
-  headers: Record<string, string> = {},
-): Promise<GraphQLResponse<TData>> {
-  const query = typeof document === 'string' ? document : print(document);
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await response.text();
-  let body: GraphQLResponse<TData>['body'];
-  try {
-    body = JSON.parse(text) as GraphQLResponse<TData>['body'];
-  } catch {
-    throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
-  }
-  return { status: response.status, headers: response.headers, body };
-}
-
-/** The error codes of a response, in order. */
-export function codes(response: GraphQLResponse<unknown>): unknown[] {
-  return (response.body.errors ?? []).map((error) => error.extensions?.code);
-}

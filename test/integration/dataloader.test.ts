@@ -61,7 +61,7 @@ describe('per-request DataLoaders', () => {
     expect(accountLoads).toHaveLength(1);
     // One command naming the four distinct accounts, each once.
     expect(accountLoads[0]?.filter((arg) => accountKey.test(arg)).sort()).toEqual([funding, ...others].map((id) => `oq:{t:${tenantId}}:account:${id}`).sort());
-    // In all: the key check, the index page, one transfer batch, one account batch.
-    expect(commands.map((args) => args[0]?.toLowerCase())).toEqual(['hgetall', 'zrangebyscore', 'evalsha', 'evalsha']);
+    // In all: the admit script, the index page, one transfer batch, one account batch.
+    expect(commands.map((args) => args[0]?.toLowerCase())).toEqual(['evalsha', 'zrangebyscore', 'evalsha', 'evalsha']);
   });
 });

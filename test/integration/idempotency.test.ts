@@ -297,9 +297,9 @@ describe('round trips (DESIGN.md budget: 2 for a new createTransfer, 2 for its r
       const replayed = await gql(server.url, query, { k: key }, client.headers);
       const forReplay = await settle();
       expect([statusOf(created), statusOf(replayed)]).toEqual(['EXECUTED', 'REPLAYED']);
-      // admit (the key check) + the one script
-      expect(forNew).toEqual(['hgetall', 'evalsha']);
-      expect(forReplay).toEqual(['hgetall', 'evalsha']);
+      // admit (key, allowlist, rate limit, cost: one script) + the mutation's one script
+      expect(forNew).toEqual(['evalsha', 'evalsha']);
+      expect(forReplay).toEqual(['evalsha', 'evalsha']);
     } finally {
       monitor.disconnect();
       monitorClient.disconnect();

@@ -27,7 +27,7 @@ describe('graceful shutdown', () => {
 
     const { status, text } = await response;
     expect(status).toBe(200);
-    expect(JSON.parse(text)).toEqual({ data: { viewer: { tenant: { name: 'test' } } } });
+    expect((JSON.parse(text) as { data: unknown }).data).toEqual({ viewer: { tenant: { name: 'test' } } });
     await stopping;
     await expect(fetch(`${server.origin}/healthz`)).rejects.toThrow();
   });

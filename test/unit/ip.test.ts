@@ -1,4 +1,4 @@
-import { clientIp, InvalidCidrError, ipAllowed, parseAllowlist } from '../../src/auth/ip';
+import { allowlistRanges, clientIp, InvalidCidrError, ipAllowed, ipToHex, parseAllowlist } from '../../src/auth/ip';
 import { createLogger, redactApiKeys } from '../../src/log';
 
 describe('client IP', () => {
@@ -48,5 +48,25 @@ describe('log redaction', () => {
     logger.error('boom', { header: key, error: new Error(`bad key ${key}`) });
     expect(lines.join('')).not.toContain('S'.repeat(40));
     expect(lines.join('')).toContain('oq_abcd1234_efgh5678_[redacted]');
+  });
+});
+
+describe('allowlist ranges for the admit script', () => {
+  const inRanges = (ip: string, ranges: string) =>
+    ranges.split(',').some((range) => {
+      const [first = '', last = ''] = range.split('-');
+      const hex = ipToHex(ip);
+      return hex >= first && hex <= last;
+    });
+
+  it('agree with ipAllowed on IPv4, IPv6 and mapped addresses', () => {
+    const list = parseAllowlist(['10.0.0.0/8', '192.0.2.1', '2001:db8::/32', '::1', '0.0.0.0/0']);
+    const ranges = allowlistRanges(list.slice(0, 4));
+    for (const ip of ['10.0.0.0', '10.255.255.255', '11.0.0.0', '9.255.255.255', '192.0.2.1', '192.0.2.2', '2001:db8::', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::', '::1', '::2', '::ffff:10.1.1.1']) {
+      expect([ip, inRanges(ip, ranges)]).toEqual([ip, ipAllowed(ip, list.slice(0, 4))]);
+    }
+    expect(inRanges('203.0.113.9', allowlistRanges(['0.0.0.0/0']))).toBe(true);
+    expect(inRanges('2001:db8::1', allowlistRanges(['0.0.0.0/0']))).toBe(false);
+    expect(inRanges('unknown', ranges)).toBe(false);
   });
 });

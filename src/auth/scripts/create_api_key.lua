@@ -15,7 +15,8 @@
   ARGV[8]   hash                hex SHA-256 of the whole key
   ARGV[9]   scopes              comma-separated: read, write, admin
   ARGV[10]  ipAllowlist         comma-separated normalized CIDRs, "" for no restriction
-  ARGV[11]  rateLimitPerSecond  the key's own request rate, "" for the tenant's
+  ARGV[11]  ipRanges            the same as "first-last" 32-hex-digit ranges, checked by admit.lua
+  ARGV[12]  rateLimitPerSecond  the key's own request rate, "" for the tenant's
 
   Returns the atomic envelope {idemStatus, ...} around
            {1, keyId, createdAtMs}  created (or, replayed, the key created first)
@@ -47,7 +48,8 @@ redis.call('HSET', apiKeyKey,
   'hash', ARGV[8],
   'scopes', ARGV[9],
   'ipAllowlist', ARGV[10],
-  'rateLimitPerSecond', ARGV[11],
+  'ipRanges', ARGV[11],
+  'rateLimitPerSecond', ARGV[12],
   'createdAt', createdAtMs)
 redis.call('ZADD', apiKeysKey, createdAtMs, ARGV[5])
 return idem_finish(createdAtMs, {1, ARGV[5], createdAtMs}, 'SUCCEEDED', '', ARGV[5])
