@@ -120,7 +120,7 @@ export function analyzeQuery(schema: GraphQLSchema, source: string, operationNam
   try {
     document = parse(source, { maxTokens: limits.maxTokens, noLocation: true });
   } catch (error) {
-    if (error instanceof GraphQLError && /token limit/i.test(error.message)) {
+    if (error instanceof GraphQLError && /contains more th\w* \d+ tokens/i.test(error.message)) {
       return { kind: 'tooComplex', reason: `the document has more than ${limits.maxTokens} tokens`, cost: null };
     }
     return { kind: 'unparsed' };
