@@ -59,7 +59,8 @@ export function ensureRedisServerInstalled(logger: Logger): void {
   );
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid exists (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -98,9 +99,9 @@ export async function startManagedRedis(dataDir: string, logger: Logger, options
   const ownerFile = path.join(dataDir, 'owner.pid');
 
   const runningPid = readPid(pidFile);
-  if (runningPid !== null && alive(runningPid)) {
+  if (runningPid !== null && processAlive(runningPid)) {
     const owner = readPid(ownerFile);
-    if (owner !== null && owner !== process.pid && alive(owner)) {
+    if (owner !== null && owner !== process.pid && processAlive(owner)) {
       if (options.reuseRunning === true) {
         return { url: `unix://${socketPath}`, socketPath, pid: runningPid, stop: async () => undefined };
       }
@@ -109,7 +110,7 @@ export async function startManagedRedis(dataDir: string, logger: Logger, options
     // Left behind by a run that was killed (SIGKILL gives no chance to stop it): stop it first.
     logger.warn('stopping a redis-server left by an earlier run', { pid: runningPid });
     process.kill(runningPid, 'SIGTERM');
-    if (!(await waitFor(() => !alive(runningPid), 10_000))) process.kill(runningPid, 'SIGKILL');
+    if (!(await waitFor(() => !processAlive(runningPid), 10_000))) process.kill(runningPid, 'SIGKILL');
   }
   rmSync(pidFile, { force: true });
   rmSync(socketPath, { force: true });

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import { TransfersWithAccountNamesDocument } from '../generated/graphql';
 import { ledgerClient } from '../helpers/ledger';
-import { connectTestRedis, gql, startTestServer } from '../helpers/server';
+import { commandNames, watchTenantCommands } from '../helpers/monitor';
+import { gql, startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 
 let server: TestServer;
@@ -12,33 +12,6 @@ afterAll(async () => {
   await server.stop();
 });
 
-/** Records every command a client sends to Redis that names the tenant's hash tag, until `stop`. */
-async function watchTenant(tenantId: string) {
-  const client = (await connectTestRedis()) as Redis;
-  const monitor = await client.monitor();
-  const tag = `{t:${tenantId}}`;
-  const commands: string[][] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    // Commands that scripts run show up too, with source "lua": count only what clients sent.
-    if (source !== 'lua' && args.some((arg) => arg.includes(tag))) commands.push(args);
-  });
-  return {
-    commands,
-    /** Waits until a marker command has passed through MONITOR, so everything before it is in. */
-    async stop() {
-      const marker = `oq:${tag}:monitor-marker`;
-      const probe = await connectTestRedis();
-      await probe.get(marker);
-      probe.disconnect();
-      const deadline = Date.now() + 5000;
-      while (!commands.some((args) => args.includes(marker)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      monitor.disconnect();
-      client.disconnect();
-      return commands.filter((args) => !args.includes(marker));
-    },
-  };
-}
-
 describe('per-request DataLoaders', () => {
   it('load the accounts of 20 listed transfers with one batched command', async () => {
     const { tenantId, apiKey } = await server.newTenant();
@@ -47,9 +20,11 @@ describe('per-request DataLoaders', () => {
     const others = [await client.account('Alice'), await client.account('Bob'), await client.account('Carol')];
     for (let i = 0; i < 20; i++) await client.transfer(funding, others[i % 3] as string, String(i + 1));
 
-    const watch = await watchTenant(tenantId);
+    const watch = await watchTenantCommands(tenantId);
+    await watch.take();
     const response = await gql(server.url, TransfersWithAccountNamesDocument, { first: 20 }, client.headers);
-    const commands = await watch.stop();
+    const commands = await watch.take();
+    watch.stop();
 
     const edges = response.body.data?.transfers.edges ?? [];
     expect(edges).toHaveLength(20);
@@ -62,6 +37,6 @@ describe('per-request DataLoaders', () => {
     // One command naming the four distinct accounts, each once.
     expect(accountLoads[0]?.filter((arg) => accountKey.test(arg)).sort()).toEqual([funding, ...others].map((id) => `oq:{t:${tenantId}}:account:${id}`).sort());
     // In all: the admit script, the index page, one transfer batch, one account batch.
-    expect(commands.map((args) => args[0]?.toLowerCase())).toEqual(['evalsha', 'zrangebyscore', 'evalsha', 'evalsha']);
+    expect(commandNames(commands)).toEqual(['evalsha', 'zrangebyscore', 'evalsha', 'evalsha']);
   });
 });

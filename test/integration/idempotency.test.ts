@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { AccountDocument, CreateAccountDocument, CreateTransferDocument, IdempotencyRecordDocument, TransfersWithAccountNamesDocument } from '../generated/graphql';
 import { ledgerClient } from '../helpers/ledger';
 import { startRedisProxy } from '../helpers/redis-proxy';
-import { codes, connectTestRedis, gql, startTestServer, testRedisUrl } from '../helpers/server';
+import { commandNames, watchTenantCommands } from '../helpers/monitor';
+import { codes, gql, startTestServer, testRedisUrl } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 
 let server: TestServer;
@@ -271,38 +271,21 @@ describe('Redis going away in the middle of a mutation', () => {
 describe('round trips (DESIGN.md budget: 2 for a new createTransfer, 2 for its replay)', () => {
   it('counts the commands Redis receives for each', async () => {
     const { tenantId, client, funding, alice } = await newLedger();
-    const monitorClient = (await connectTestRedis()) as Redis;
-    const monitor = await monitorClient.monitor();
-    const tag = `{t:${tenantId}}`;
-    let commands: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source !== 'lua' && args.some((arg) => arg.includes(tag))) commands.push(String(args[0]).toLowerCase());
-    });
-    const settle = async () => {
-      const probe = await connectTestRedis();
-      const marker = `oq:${tag}:marker-${randomUUID()}`;
-      await probe.get(marker);
-      probe.disconnect();
-      for (let i = 0; i < 500 && !commands.includes('get'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-      const seen = commands.filter((command) => command !== 'get');
-      commands = [];
-      return seen;
-    };
+    const watch = await watchTenantCommands(tenantId);
     try {
       const key = randomUUID();
       const query = `mutation($k: String) { createTransfer(input: {fromAccountId: "${funding}", toAccountId: "${alice}", amount: "1", currency: "EUR"}, idempotencyKey: $k) { id amount currency createdAt } }`;
-      await settle();
+      await watch.take();
       const created = await gql(server.url, query, { k: key }, client.headers);
-      const forNew = await settle();
+      const forNew = commandNames(await watch.take());
       const replayed = await gql(server.url, query, { k: key }, client.headers);
-      const forReplay = await settle();
+      const forReplay = commandNames(await watch.take());
       expect([statusOf(created), statusOf(replayed)]).toEqual(['EXECUTED', 'REPLAYED']);
       // admit (key, allowlist, rate limit, cost: one script) + the mutation's one script
       expect(forNew).toEqual(['evalsha', 'evalsha']);
       expect(forReplay).toEqual(['evalsha', 'evalsha']);
     } finally {
-      monitor.disconnect();
-      monitorClient.disconnect();
+      watch.stop();
     }
   });
 });

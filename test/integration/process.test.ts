@@ -5,20 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { AccountsDocument, ViewerDocument } from '../generated/graphql';
 import { ledgerClient } from '../helpers/ledger';
+import { processAlive } from '../../src/redis/managed';
 import { gql, testRedisUrl } from '../helpers/server';
 
 // These tests run the real entry points (dist/, built by the global setup) as child processes.
 const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Started {
   child: ChildProcess;
@@ -61,11 +53,11 @@ describe('npm start (dist/src/main.js) with the embedded Redis', () => {
     const alice = await client.account('Alice');
     expect((await client.transfer(funding, alice, '1050')).status).toBe(200);
     const redisPid = Number(readFileSync(path.join(dataDir, 'redis.pid'), 'utf8'));
-    expect(alive(redisPid)).toBe(true);
+    expect(processAlive(redisPid)).toBe(true);
 
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    expect(alive(redisPid)).toBe(false); // the embedded redis-server went with it
+    expect(processAlive(redisPid)).toBe(false); // the embedded redis-server went with it
 
     const second = await startMain(dataDir);
     try {
@@ -88,11 +80,11 @@ describe('npm start (dist/src/main.js) with the embedded Redis', () => {
     const orphan = Number(readFileSync(path.join(dataDir, 'redis.pid'), 'utf8'));
     first.child.kill('SIGKILL');
     await first.exited;
-    expect(alive(orphan)).toBe(true);
+    expect(processAlive(orphan)).toBe(true);
 
     const second = await startMain(dataDir);
     try {
-      expect(alive(orphan)).toBe(false);
+      expect(processAlive(orphan)).toBe(false);
       const accounts = await gql(second.url, AccountsDocument, { first: 100 }, { 'api-key': second.devApiKey });
       expect(accounts.body.data?.accounts.edges.map((edge) => edge.node.name)).toContain('Survivor');
     } finally {
