@@ -136,6 +136,12 @@ describe('lifecycle', () => {
     expect(listed).not.toContain(secret.slice(-43));
     expect(listed).not.toContain(createHash('sha256').update(secret).digest('hex'));
 
+    // Nothing the server logged holds it: bad keys, a valid one, and an error on the way.
+    await gql(server.url, ViewerDocument, {}, { 'api-key': `${secret.slice(0, -3)}zzz` });
+    await gql(server.url, ViewerDocument, {}, { 'api-key': secret });
+    await gql(server.url, '{ viewer { nope } }', {}, { 'api-key': secret });
+    expect(JSON.stringify(server.logger.lines)).not.toContain(secret.slice(-43));
+
     // No plaintext anywhere in Redis: every value of the tenant's keys, and every other key.
     const redis = await connectTestRedis();
     try {
