@@ -152,7 +152,7 @@ export class LeasedIdempotency {
     const recordKey = idempotencyRecordKey(call.namespace, call.key);
     const channel = `${recordKey}:done`;
     const ttlMs = this.options.ttlSeconds * 1000;
-    const deadline = Date.now() + this.options.waitMs;
+    let deadline = Date.now() + this.options.waitMs;
     let listener: Awaited<ReturnType<CompletionNotifier['listen']>> | undefined;
     try {
       for (;;) {
@@ -185,7 +185,10 @@ export class LeasedIdempotency {
             const status: FieldStatus = claim[0] === Claim.RECOVERED ? 'RECOVERED' : 'EXECUTED';
             const outcome = await this.runClaimed(call, recordKey, channel, token, status, ttlMs, run, resourceIdOf);
             if (outcome !== 'superseded') return outcome;
-            continue; // fenced while a newer claim still runs: wait for it like any duplicate
+            // Fenced while a newer claim still runs: wait for it like a duplicate arriving now.
+            // Our own run outlasted the lease, and often waitMs: the old deadline would be a 409.
+            deadline = Date.now() + this.options.waitMs;
+            continue;
           }
           default:
             throw new Error(`claim: unexpected reply ${String(claim[0])}`);

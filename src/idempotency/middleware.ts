@@ -54,11 +54,17 @@ function idempotentField(options: IdempotentOptions): MiddlewareFn<object> {
         settle();
       }
     }
+    // type-graphql's next() runs the resolver once per request (a second call throws). When this
+    // request is fenced and then claims the key again (the take-over released it, or let its own
+    // lease expire), the new execution answers with that one run's outcome: it was made with the
+    // same downstreamKey, so it is what the other system's idempotency would answer a re-run with.
+    let run: Promise<unknown> | undefined;
     const outcome = await runtime.leased.execute(
       call,
-      async (execution) => {
+      (execution) => {
         call.execution = execution;
-        return next();
+        run ??= next();
+        return run;
       },
       options.resourceId as ((value: unknown) => string | undefined) | undefined,
     );
