@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
+import type { HeaderMap } from '@apollo/server';
 import type { HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
@@ -20,6 +21,7 @@ import { createLoaders } from './graphql/context';
 import { formatError } from './graphql/errors';
 import { httpStatusPlugin } from './graphql/http-status.plugin';
 import { buildLedgerSchema } from './graphql/schema';
+import { BodyTooLargeError, headerMapOf, readBody, startAndListen, writeGraphQLResponse } from './http/apollo-node';
 import { APOLLO_STUDIO_ORIGIN, applyCors } from './http/cors';
 import { idempotencyPlugin } from './idempotency';
 import { analyzeQuery, costExtension, costPlugin, DEFAULT_QUERY_LIMITS, rateLimitHeaders } from './ratelimit';
@@ -68,8 +70,6 @@ function sendError(res: http.ServerResponse, code: ErrorCode, message: string, e
   sendJson(res, HTTP_STATUS[code], { errors: [{ message, extensions: { ...extra, code } }] });
 }
 
-class BodyTooLargeError extends Error {}
-
 /** What the admit step reads from a GraphQL request: its query, operation name and variables. */
 interface GraphQLParams {
   readonly query: unknown;
@@ -91,24 +91,6 @@ function graphQLParams(method: string | undefined, body: unknown, url: URL): Gra
   }
   const fields = objectOr(body);
   return { query: fields.query, operationName: typeof fields.operationName === 'string' ? fields.operationName : undefined, variables: objectOr(fields.variables) };
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLargeError());
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /**
@@ -241,15 +223,12 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
   }
 
   async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
+    const headers = headerMapOf(req);
     let body: unknown = undefined;
     if (req.method === 'POST') {
       let text: string;
       try {
-        text = await readBody(req);
+        text = await readBody(req, MAX_BODY_BYTES);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
           res.setHeader('connection', 'close');
@@ -290,14 +269,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
         return context;
       },
     });
-    for (const [name, value] of response.headers) res.setHeader(name, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    await writeGraphQLResponse(res, response);
   }
 
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -342,16 +314,8 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
   return {
     httpServer,
     apollo,
-    async listen(port, host) {
-      await apollo.start();
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-      return httpServer.address() as AddressInfo;
+    listen(port, host) {
+      return startAndListen(apollo, httpServer, port, host);
     },
     async stop() {
       // The drain plugin closes the listener and waits for in-flight requests.

@@ -1,13 +1,15 @@
 import 'reflect-metadata';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
+import type { HeaderMap } from '@apollo/server';
 import type { HTTPGraphQLRequest } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
+import { headerMapOf, readBody, startAndListen, writeGraphQLResponse } from '../../src/http/apollo-node';
 import { idempotencyPlugin } from '../../src/idempotency';
 import type { LeasedExecution } from '../../src/idempotency';
 import type { RedisClient } from '../../src/redis/client';
@@ -65,15 +67,6 @@ function formatError(logError: (error: unknown) => void) {
   };
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 /**
  * A second Apollo server reusing onceql's idempotency plugin on the leased path: `createPayment`
  * calls the payment network over HTTP, which no Lua script can include. The merchant (header
@@ -114,13 +107,10 @@ export function createPaymentsServer(options: PaymentsServerOptions): PaymentsSe
       res.end();
       return;
     }
-    const headers = new HeaderMap();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
+    const headers = headerMapOf(req);
     let body: unknown = undefined;
     if (req.method === 'POST') {
-      const text = await readBody(req);
+      const text = await readBody(req, 1024 * 1024);
       try {
         body = /^application\/json\b/i.test(headers.get('content-type') ?? '') && text !== '' ? JSON.parse(text) : text;
       } catch {
@@ -131,14 +121,7 @@ export function createPaymentsServer(options: PaymentsServerOptions): PaymentsSe
     }
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
     const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: () => context(headers) });
-    for (const [name, value] of response.headers) res.setHeader(name, value);
-    res.statusCode = response.status ?? 200;
-    if (response.body.kind === 'complete') {
-      res.end(response.body.string);
-      return;
-    }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
-    res.end();
+    await writeGraphQLResponse(res, response);
   }
 
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -151,16 +134,8 @@ export function createPaymentsServer(options: PaymentsServerOptions): PaymentsSe
 
   return {
     httpServer,
-    async listen(port, host) {
-      await apollo.start();
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-      return httpServer.address() as AddressInfo;
+    listen(port, host) {
+      return startAndListen(apollo, httpServer, port, host);
     },
     async stop() {
       // The drain plugin closes the listener and waits for in-flight requests.
