@@ -53,10 +53,7 @@ const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 /** A GraphQL error that ends a request before execution, with its HTTP status for Apollo. */
 function preExecutionError(error: ApiError): ApiError {
   const code = error.extensions.code as ErrorCode;
-  const headers = new Map<string, string>();
-  const retryAfterMs = error.extensions.retryAfterMs;
-  if (typeof retryAfterMs === 'number') headers.set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  error.extensions.http = { status: HTTP_STATUS[code], headers };
+  error.extensions.http = { status: HTTP_STATUS[code] };
   return error;
 }
 
