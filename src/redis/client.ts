@@ -83,9 +83,10 @@ export function waitForRedis(client: RedisClient, timeoutMs: number): Promise<vo
   });
 }
 
-/** True when Redis answers a PING now. */
+/** True when Redis answers now; for a cluster, when it also reports `cluster_state:ok`. */
 export async function pingRedis(client: RedisClient): Promise<boolean> {
   try {
+    if (client instanceof Cluster) return (await client.cluster('INFO')).includes('cluster_state:ok');
     return (await client.ping()) === 'PONG';
   } catch {
     return false;
@@ -102,7 +103,7 @@ export function isRedisUnavailable(error: unknown): boolean {
   if (code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)) return true;
   return (
     error.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|Command timed out|enableOfflineQueue|ClusterAllFailedError|Failed to refresh slots cache|None of startup nodes is available/.test(
+    /Stream isn't writeable|Connection is closed|Command timed out|enableOfflineQueue|ClusterAllFailedError|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|CLUSTERDOWN|TRYAGAIN|LOADING/.test(
       error.message,
     )
   );
