@@ -43,18 +43,6 @@ export function parseAllowlist(entries: readonly string[]): string[] {
   });
 }
 
-/** True when the list is empty (no restriction) or an entry contains the address. */
-export function ipAllowed(ip: string, allowlist: readonly string[]): boolean {
-  if (allowlist.length === 0) return true;
-  const address = normalize(ip);
-  if (address === null) return false;
-  return allowlist.some((entry) => {
-    const [range, bits] = ipaddr.parseCIDR(entry);
-    if (range.kind() !== address.kind()) return false;
-    return address.match([range, bits] as [typeof address, number]);
-  });
-}
-
 /** 32 hex digits of the address as IPv6 (IPv4 as ::ffff:a.b.c.d): ordered like the numbers. */
 export function ipToHex(ip: string): string {
   const address = normalize(ip);

@@ -76,8 +76,6 @@ export interface AuthFailureDecision {
 
 const MAX_NAME_LENGTH = 200;
 const MAX_ALLOWLIST_ENTRIES = 100;
-/** lastUsedAt is written at most this often per key, so that use costs no extra round trip. */
-const LAST_USED_RESOLUTION_MS = 60_000;
 
 function assertName(name: string, what: string): void {
   if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH) {
@@ -229,22 +227,15 @@ export class AuthStore {
 
   /**
    * The principal a presented key stands for, or null for a malformed, unknown or revoked key.
-   * One Redis read; the hash comparison is constant-time. There is no cache: a revocation is seen
-   * by the next request on every instance.
+   * One Redis read; the hash comparison is constant-time. Requests go through `admit` instead,
+   * which also refreshes lastUsedAt; this plain check is for start-up (the dev key).
    */
   async authenticate(apiKey: string): Promise<Principal | null> {
     const parsed = parseApiKey(apiKey);
     if (parsed === null) return null;
-    const recordKey = tenantKeys(parsed.tenantId).apiKey(parsed.keyId);
-    const hash = await this.redis.hgetall(recordKey);
+    const hash = await this.redis.hgetall(tenantKeys(parsed.tenantId).apiKey(parsed.keyId));
     if (hash.hash === undefined || !apiKeyMatches(apiKey, hash.hash) || hash.revokedAt !== undefined) return null;
-    const record = toApiKey(parsed.tenantId, hash);
-    const now = Date.now();
-    if (record.lastUsedAt === null || now - record.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      // Not awaited: bookkeeping must not slow the request or fail it.
-      this.redis.hset(recordKey, 'lastUsedAt', String(now)).catch(() => undefined);
-    }
-    return record;
+    return toApiKey(parsed.tenantId, hash);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { allowlistRanges, clientIp, InvalidCidrError, ipAllowed, ipToHex, parseAllowlist } from '../../src/auth/ip';
+import { allowlistRanges, clientIp, InvalidCidrError, ipToHex, parseAllowlist } from '../../src/auth/ip';
 import { createLogger, redactApiKeys } from '../../src/log';
 
 describe('client IP', () => {
@@ -26,16 +26,6 @@ describe('IP allowlists', () => {
     for (const bad of ['10.0.0.0/33', '300.1.1.1', 'localhost', '2001:db8::/129', '']) expect(() => parseAllowlist([bad])).toThrow(InvalidCidrError);
   });
 
-  it('match addresses of the same family only; an empty list allows all', () => {
-    const list = parseAllowlist(['10.0.0.0/8', '2001:db8::/32']);
-    expect(ipAllowed('10.1.2.3', list)).toBe(true);
-    expect(ipAllowed('11.1.2.3', list)).toBe(false);
-    expect(ipAllowed('2001:db8:1::5', list)).toBe(true);
-    expect(ipAllowed('2001:db9::5', list)).toBe(false);
-    expect(ipAllowed('::ffff:10.0.0.1', list)).toBe(true);
-    expect(ipAllowed('unknown', list)).toBe(false);
-    expect(ipAllowed('8.8.8.8', [])).toBe(true);
-  });
 });
 
 describe('log redaction', () => {
@@ -59,12 +49,15 @@ describe('allowlist ranges for the admit script', () => {
       return hex >= first && hex <= last;
     });
 
-  it('agree with ipAllowed on IPv4, IPv6 and mapped addresses', () => {
-    const list = parseAllowlist(['10.0.0.0/8', '192.0.2.1', '2001:db8::/32', '::1', '0.0.0.0/0']);
-    const ranges = allowlistRanges(list.slice(0, 4));
-    for (const ip of ['10.0.0.0', '10.255.255.255', '11.0.0.0', '9.255.255.255', '192.0.2.1', '192.0.2.2', '2001:db8::', '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db9::', '::1', '::2', '::ffff:10.1.1.1']) {
-      expect([ip, inRanges(ip, ranges)]).toEqual([ip, ipAllowed(ip, list.slice(0, 4))]);
-    }
+  it('contain exactly the addresses of each entry, IPv4 (mapped too) and IPv6 alike', () => {
+    const ranges = allowlistRanges(parseAllowlist(['10.0.0.0/8', '192.0.2.1', '2001:db8::/32', '::1']));
+    const expected: [string, boolean][] = [
+      ['10.0.0.0', true], ['10.255.255.255', true], ['10.1.2.3', true], ['11.0.0.0', false], ['9.255.255.255', false],
+      ['192.0.2.1', true], ['192.0.2.2', false],
+      ['2001:db8::', true], ['2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', true], ['2001:db8:1::5', true], ['2001:db9::', false],
+      ['::1', true], ['::2', false], ['::ffff:10.1.1.1', true], ['8.8.8.8', false],
+    ];
+    for (const [ip, inside] of expected) expect([ip, inRanges(ip, ranges)]).toEqual([ip, inside]);
     expect(inRanges('203.0.113.9', allowlistRanges(['0.0.0.0/0']))).toBe(true);
     expect(inRanges('2001:db8::1', allowlistRanges(['0.0.0.0/0']))).toBe(false);
     expect(inRanges('unknown', ranges)).toBe(false);
