@@ -1,0 +1,116 @@
+import type { HeaderMap } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import { apiKeyFromHeaders } from '../auth/api-key';
+import { clientIp } from '../auth/ip';
+import type { AuthStore, Principal } from '../auth/store';
+import { ApiError, ErrorCode, ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors';
+import type { Refusal } from '../http/respond';
+import { analyzeQuery, costExtension, rateLimitHeaders } from '../ratelimit';
+import type { Admission, QueryLimits } from '../ratelimit';
+import type { GraphQLParams } from './params';
+
+export interface AdmitOptions<TContext> {
+  readonly schema: GraphQLSchema;
+  readonly auth: AuthStore;
+  readonly queryLimits: QueryLimits;
+  /** The tenant's request rate (RATE_LIMIT_PER_SECOND) and burst (RATE_LIMIT_BURST). */
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  /** The tenant's query-cost budget (QUERY_COST_BUDGET) and its restore rate per second. */
+  readonly costBudget: number;
+  readonly costRestorePerSecond: number;
+  /** Failed authentications per minute a client address may make (AUTH_FAILURES_PER_MINUTE). */
+  readonly authFailuresPerMinute: number;
+  /** Reverse-proxy hops trusted to set X-Forwarded-For (TRUST_PROXY). */
+  readonly trustProxy: number;
+  /** The request's context once admitted. */
+  createContext(admitted: { readonly requestId: string; readonly principal: Principal; readonly admission: Admission }): TContext;
+}
+
+/** One request as the admit step sees it. */
+export interface AdmitInput {
+  readonly requestId: string;
+  readonly socketAddress: string | undefined;
+  readonly headers: HeaderMap;
+  readonly params: GraphQLParams;
+}
+
+/** An admitted request: its context, and the headers (RateLimit) its response carries. */
+export interface Admitted<TContext> {
+  readonly context: TContext;
+  readonly headers: readonly (readonly [string, string])[];
+}
+
+export type Admit<TContext> = (input: AdmitInput) => Promise<Admitted<TContext> | Refusal>;
+
+/**
+ * The admit step, before Apollo parses or validates anything (so an unauthenticated caller learns
+ * nothing about the schema): check the query's shape and estimate its cost (no I/O), then one
+ * Redis round trip authenticates the key, checks its IP allowlist, and charges the rate limit and
+ * the cost budget. Order of refusals: authentication, query limits, rate limit, cost budget.
+ */
+export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TContext> {
+  const { schema, auth, queryLimits } = options;
+
+  async function failedAuthentication(ip: string, apiKeySent: boolean): Promise<Refusal> {
+    const decision = await auth.recordAuthFailure(ip, options.authFailuresPerMinute);
+    if (decision.throttled) {
+      return { error: new RateLimitedError('Too many failed authentications from this address; wait before trying again.', decision.retryAfterMs) };
+    }
+    return { error: apiKeySent ? new UnauthenticatedError('The api key is unknown or revoked.') : new UnauthenticatedError() };
+  }
+
+  return async function admit({ requestId, socketAddress, headers, params }) {
+    const ip = clientIp(socketAddress, headers.get('x-forwarded-for'), options.trustProxy);
+    const apiKey = apiKeyFromHeaders((name) => headers.get(name));
+    if (apiKey === null) return failedAuthentication(ip, false);
+    const analysis = typeof params.query === 'string' ? analyzeQuery(schema, params.query, params.operationName, params.variables, queryLimits) : ({ kind: 'unparsed' } as const);
+    const cost = analysis.kind === 'ok' ? analysis.cost : 0;
+    const result = await auth.admit(apiKey, ip, {
+      charge: analysis.kind !== 'tooComplex',
+      cost,
+      ratePerSecond: options.ratePerSecond,
+      burst: options.burst,
+      costBudget: options.costBudget,
+      costRestorePerSecond: options.costRestorePerSecond,
+    });
+    if (result.status === 'unauthenticated') return failedAuthentication(ip, true);
+    if (result.status === 'forbiddenIp') return { error: new ForbiddenError(`This api key may not be used from ${ip}.`) };
+    const admission: Admission = {
+      ratePerSecond: result.ratePerSecond,
+      remaining: result.remaining,
+      resetMs: result.resetMs,
+      requestedQueryCost: cost,
+      maximumAvailable: options.costBudget,
+      currentlyAvailable: result.costAvailable,
+      restoreRate: options.costRestorePerSecond,
+    };
+    const limitHeaders = rateLimitHeaders(admission);
+    if (analysis.kind === 'tooComplex') {
+      return {
+        error: new ApiError(ErrorCode.QUERY_TOO_COMPLEX, `The query is too complex: ${analysis.reason}.`),
+        extensions: { cost: costExtension({ ...admission, requestedQueryCost: analysis.cost ?? 0 }) },
+        headers: limitHeaders,
+      };
+    }
+    if (result.status === 'rateLimited') {
+      return {
+        error: new RateLimitedError(`Over the rate limit of ${result.ratePerSecond} requests per second; back off and retry.`, result.retryAfterMs),
+        extensions: { cost: costExtension(admission) },
+        headers: limitHeaders,
+      };
+    }
+    if (result.status === 'costThrottled') {
+      return {
+        error: new ApiError(
+          ErrorCode.QUERY_COST_THROTTLED,
+          `The query costs ${cost} points and ${Math.floor(result.costAvailable)} are available; they restore at ${options.costRestorePerSecond} per second.`,
+          { retryAfterMs: result.retryAfterMs },
+        ),
+        extensions: { cost: costExtension(admission) },
+        headers: limitHeaders,
+      };
+    }
+    return { context: options.createContext({ requestId, principal: result.principal, admission }), headers: limitHeaders };
+  };
+}

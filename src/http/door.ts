@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import { API_VERSION, SUPPORTED_API_VERSIONS } from '../config';
+import { ErrorCode } from '../errors';
+import type { Logger } from '../log';
+import { applyCors } from './cors';
+import type { GraphQLHandler } from './graphql';
+import { sendError, sendJson } from './respond';
+
+export interface DoorOptions {
+  readonly logger: Logger;
+  /** Origins CORS lets call the API from a browser. */
+  readonly allowedOrigins: ReadonlySet<string>;
+  /** For /readyz: whether the data store answers. */
+  isReady(): Promise<boolean>;
+  readonly graphql: GraphQLHandler;
+}
+
+const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The door: every request passes here first. Request id and version headers, CORS, the pinned
+ * API version, then the routes: /healthz, /readyz, /graphql; anything else is 404.
+ */
+export function createDoor(options: DoorOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const { logger, allowedOrigins } = options;
+
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
+    if (applyCors(req, res, allowedOrigins)) return;
+    const pinned = req.headers['x-api-version'];
+    if (pinned !== undefined && !SUPPORTED_API_VERSIONS.includes(String(pinned))) {
+      return sendError(res, ErrorCode.BAD_USER_INPUT, `X-Api-Version "${String(pinned).slice(0, 32)}" is not supported; supported: ${SUPPORTED_API_VERSIONS.join(', ')}.`, {
+        supportedVersions: SUPPORTED_API_VERSIONS,
+      });
+    }
+    if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      return sendJson(res, 200, { status: 'ok' });
+    }
+    if (url.pathname === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const ready = await options.isReady();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'redis unreachable' });
+    }
+    if (url.pathname === '/graphql' || url.pathname === '/graphql/') {
+      if (req.method !== 'GET' && req.method !== 'POST') {
+        res.setHeader('Allow', 'GET, POST, OPTIONS');
+        return sendError(res, ErrorCode.BAD_REQUEST, 'Use GET or POST for /graphql.');
+      }
+      return options.graphql(req, res, url, requestId);
+    }
+    return sendJson(res, 404, { errors: [{ message: `No route for ${req.method} ${url.pathname}; the API is at /graphql.`, extensions: { code: ErrorCode.NOT_FOUND } }] });
+  }
+
+  return function door(req, res) {
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID_PATTERN.test(incomingId) ? incomingId : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    res.setHeader('X-Api-Version', API_VERSION);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    route(req, res, url, requestId).catch((error: unknown) => {
+      logger.error('request failed', { error, requestId });
+      if (!res.headersSent) sendError(res, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+      else res.destroy();
+    });
+  };
+}
