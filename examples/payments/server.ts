@@ -10,7 +10,8 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
 import { headerMapOf, readBody, startAndListen, writeGraphQLResponse } from '../../src/http/apollo-node';
-import { idempotencyPlugin } from '../../src/idempotency';
+import { httpStatusPlugin } from '../../src/graphql/http-status.plugin';
+import { IDEMPOTENCY_HTTP_STATUS, idempotencyPlugin } from '../../src/idempotency';
 import type { LeasedExecution } from '../../src/idempotency';
 import type { RedisClient } from '../../src/redis/client';
 import type { PaymentsContext } from './context';
@@ -82,6 +83,8 @@ export function createPaymentsServer(options: PaymentsServerOptions): PaymentsSe
     stopOnTerminationSignals: false,
     formatError: formatError(logError),
     plugins: [
+      // The status rule of onceql; codes other than the idempotency ones keep Apollo's status.
+      httpStatusPlugin<PaymentsContext>({ statusOf: (code) => (typeof code === 'string' ? (IDEMPOTENCY_HTTP_STATUS as Record<string, number>)[code] : undefined) }),
       idempotencyPlugin<PaymentsContext>({
         redis: options.redis,
         identify: (context) => context.namespace,

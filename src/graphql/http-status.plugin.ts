@@ -1,33 +1,117 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { Kind } from 'graphql';
+import type { DocumentNode, GraphQLFormattedError, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { ErrorCode, HTTP_STATUS, isErrorCode } from '../errors';
 
-function statusOf(code: unknown): number {
+/** What the status rule reads from an answer. */
+export interface AnswerShape {
+  /** `data` as it goes out: absent when the request failed before execution. */
+  readonly data?: Record<string, unknown> | null;
+  readonly errors?: readonly GraphQLFormattedError[];
+  /**
+   * How many root fields the operation selected (`__typename` aside). Read only when `data` is
+   * null (a non-null root field failed and took `data` with it), where the keys of `data` cannot
+   * tell. Default 1.
+   */
+  readonly rootFieldCount?: number;
+}
+
+/**
+ * The status rule of the API contract (DESIGN.md "Errors"), as a pure function: the error whose
+ * code gives the HTTP status, or null when the answer is 200.
+ *
+ * - The request failed before execution (no `data`: parse, validation, variables, argument checks,
+ *   auth): its first error decides.
+ * - The operation has exactly one root field and that field's *own* error (path = the root field)
+ *   failed it: that error decides.
+ * - Anything else is 200: partial results, several root fields, or an error nested in a root
+ *   field's selection, even when it nulled the root field. A mutation field's own error comes
+ *   only from its resolver throwing, which the stores do only for refusals that wrote nothing or
+ *   were recorded as refusals; a mutation that committed returns its value, so an error below it is
+ *   nested and the answer is 200: never a 4xx that would make a client retry with a new key.
+ */
+export function decidingError(answer: AnswerShape): GraphQLFormattedError | null {
+  const errors = answer.errors ?? [];
+  if (errors.length === 0) return null;
+  if (answer.data === undefined) return errors[0] ?? null;
+  const rootKeys = answer.data === null ? null : Object.keys(answer.data).filter((key) => key !== '__typename');
+  const rootFieldCount = rootKeys === null ? (answer.rootFieldCount ?? 1) : rootKeys.length;
+  if (rootFieldCount !== 1) return null;
+  const own = errors.find((error) => error.path?.length === 1 && (rootKeys === null || error.path[0] === rootKeys[0]));
+  return own ?? null;
+}
+
+/** onceql's table: the status of a public code; anything else is a 500. */
+export function onceqlStatusOf(code: unknown): number {
   return isErrorCode(code) ? HTTP_STATUS[code] : HTTP_STATUS[ErrorCode.INTERNAL_SERVER_ERROR];
 }
 
 /**
- * Sets the HTTP status in one place, from the rule of the API contract: a request that failed
- * before execution, or whose only root field failed, gets the status of its error's code;
- * anything with partial results is 200. (Apollo would otherwise apply `extensions.http` from
- * every error, last one winning.)
+ * The HTTP status of an answer under the rule of {@link decidingError}. `statusOf` maps a code to
+ * its status; undefined leaves the status Apollo chose (for a code the table does not know).
  */
-export function httpStatusPlugin(): ApolloServerPlugin {
+export function httpStatusOf(answer: AnswerShape, statusOf: (code: unknown) => number | undefined = onceqlStatusOf): number | undefined {
+  const deciding = decidingError(answer);
+  return deciding === null ? 200 : statusOf(deciding.extensions?.code);
+}
+
+/** Root fields selected by an operation, through fragments (each one entered once), `__typename` aside. */
+export function countRootFields(operation: OperationDefinitionNode, document: DocumentNode): number {
+  const fragments = new Map(document.definitions.flatMap((definition) => (definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition] as const] : [])));
+  const entered = new Set<string>();
+  const responseKeys = new Set<string>();
+  const walk = (selectionSet: SelectionSetNode): void => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value !== '__typename') responseKeys.add(selection.alias?.value ?? selection.name.value);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet);
+      } else if (!entered.has(selection.name.value)) {
+        entered.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) walk(fragment.selectionSet);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  return responseKeys.size;
+}
+
+export interface HttpStatusOptions {
+  /** A code's HTTP status; undefined leaves Apollo's. Default: onceql's table (unknown codes 500). */
+  readonly statusOf?: (code: unknown) => number | undefined;
+  /**
+   * At most this many errors go out (default 20); the rest are counted in
+   * `extensions.errorsOmitted`. Keeps an answer small whatever a request provokes.
+   */
+  readonly maxErrors?: number;
+}
+
+/**
+ * Sets the HTTP status of every GraphQL answer in one place, from the rule of {@link decidingError}.
+ * Apollo would otherwise apply `extensions.http` from every error, last one winning, partial
+ * results included. Put it in every server that must tell the truth with its status; no other
+ * plugin sets one. It also caps the number of errors an answer carries.
+ */
+export function httpStatusPlugin<TContext extends object>(options: HttpStatusOptions = {}): ApolloServerPlugin<TContext> {
+  const statusOf = options.statusOf ?? onceqlStatusOf;
+  const maxErrors = options.maxErrors ?? 20;
+  if (!Number.isInteger(maxErrors) || maxErrors < 1) throw new TypeError(`httpStatusPlugin: maxErrors must be an integer >= 1, got ${maxErrors}`);
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ response }) {
+        async willSendResponse({ response, operation, document }) {
           if (response.body.kind !== 'single') return;
-          const { errors, data } = response.body.singleResult;
+          const result = response.body.singleResult;
+          const errors = result.errors;
           if (!errors || errors.length === 0) return;
-          const rootFields = data ? Object.keys(data) : [];
-          let status = 200;
-          if (data === undefined || data === null) {
-            status = statusOf(errors[0]?.extensions?.code);
-          } else if (rootFields.length === 1 && data[rootFields[0] as string] === null) {
-            const failed = errors.find((error) => error.path?.[0] === rootFields[0]);
-            if (failed) status = statusOf(failed.extensions?.code);
+          const rootFieldCount = result.data === null && operation && document ? countRootFields(operation, document) : undefined;
+          const status = httpStatusOf({ data: result.data, errors, rootFieldCount }, statusOf);
+          if (status !== undefined) response.http.status = status;
+          if (errors.length > maxErrors) {
+            result.errors = errors.slice(0, maxErrors);
+            result.extensions = { ...result.extensions, errorsOmitted: errors.length - maxErrors };
           }
-          response.http.status = status;
         },
       };
     },

@@ -1,22 +1,33 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind } from 'graphql';
 import type { DocumentNode, FragmentDefinitionNode, SelectionSetNode } from 'graphql';
-import { IDEMPOTENCY_HTTP_STATUS, IdempotencyErrorCode, IdempotencyKeyInvalidError } from './errors';
+import { IdempotencyErrorCode, IdempotencyKeyInvalidError } from './errors';
 import { validateIdempotencyKey } from './key';
 import type { IdempotencyCall, IdempotencyEntry, IdempotencyOptions } from './runtime';
 import { attachRequest, IdempotencyRuntime } from './runtime';
 
+/**
+ * Root fields of an operation by response key, `__typename` aside. Each fragment is entered once,
+ * so a chain of fragments that spread the next one twice costs its size, not 2^depth.
+ */
 function rootFieldCount(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>): number {
-  let count = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) count += selection.name.value === '__typename' ? 0 : 1;
-    else if (selection.kind === Kind.INLINE_FRAGMENT) count += rootFieldCount(selection.selectionSet, fragments);
-    else {
-      const fragment = fragments.get(selection.name.value);
-      if (fragment) count += rootFieldCount(fragment.selectionSet, fragments);
+  const responseKeys = new Set<string>();
+  const entered = new Set<string>();
+  const walk = (selections: SelectionSetNode): void => {
+    for (const selection of selections.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value !== '__typename') responseKeys.add(selection.alias?.value ?? selection.name.value);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet);
+      } else if (!entered.has(selection.name.value)) {
+        entered.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) walk(fragment.selectionSet);
+      }
     }
-  }
-  return count;
+  };
+  walk(selectionSet);
+  return responseKeys.size;
 }
 
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
@@ -27,16 +38,13 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
   return fragments;
 }
 
-function isIdempotencyCode(code: unknown): code is IdempotencyErrorCode {
-  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(IDEMPOTENCY_HTTP_STATUS, code);
-}
-
 /**
  * The Apollo side of idempotent mutations: reads the `Idempotency-Key` header (valid only on an
  * operation with exactly one mutation field), and on the way out sets `Idempotent-Replayed: true`
  * when anything was replayed, lists `extensions.idempotency` per mutation field, adds
- * `Retry-After` to 409s, and gives the request its status when an idempotency error decides it.
- * Fields opt in with `@Idempotent()`.
+ * `Retry-After` to 409s. It sets no HTTP status: one plugin does that for every error, from one
+ * rule (onceql's `httpStatusPlugin`, given `IDEMPOTENCY_HTTP_STATUS` for these codes). Fields opt
+ * in with `@Idempotent()`.
  */
 export function idempotencyPlugin<TContext extends object>(options: IdempotencyOptions<TContext> | IdempotencyRuntime<TContext>): ApolloServerPlugin<TContext> {
   const runtime = options instanceof IdempotencyRuntime ? options : new IdempotencyRuntime(options);
@@ -85,16 +93,6 @@ export function idempotencyPlugin<TContext extends object>(options: IdempotencyO
             const retryAfterMs = Number(inProgress.extensions?.retryAfterMs ?? 1000);
             response.http.headers.set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
           }
-          // The status rule: a request failed before execution, or whose only root field failed.
-          const rootFields = result.data ? Object.keys(result.data) : [];
-          const deciding =
-            result.data === undefined || result.data === null
-              ? errors[0]
-              : rootFields.length === 1 && result.data[rootFields[0] as string] === null
-                ? errors.find((error) => error.path?.[0] === rootFields[0])
-                : undefined;
-          const code = deciding?.extensions?.code;
-          if (isIdempotencyCode(code)) response.http.status = IDEMPOTENCY_HTTP_STATUS[code];
         },
       };
     },

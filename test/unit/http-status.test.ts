@@ -1,0 +1,108 @@
+import { parse } from 'graphql';
+import type { GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
+import { countRootFields, decidingError, httpStatusOf } from '../../src/graphql/http-status.plugin';
+
+function error(code: string, path?: (string | number)[]): GraphQLFormattedError {
+  return { message: code, ...(path ? { path } : {}), extensions: { code } };
+}
+
+describe('the status rule', () => {
+  it('is 200 without errors', () => {
+    expect(httpStatusOf({ data: { createTransfer: { id: 't' } } })).toBe(200);
+    expect(httpStatusOf({ data: { a: 1 }, errors: [] })).toBe(200);
+  });
+
+  it('takes the first error when the request failed before execution (no data)', () => {
+    expect(httpStatusOf({ errors: [error('BAD_USER_INPUT'), error('FORBIDDEN')] })).toBe(400);
+    expect(httpStatusOf({ errors: [error('UNAUTHENTICATED')] })).toBe(401);
+    expect(httpStatusOf({ errors: [error('GRAPHQL_VALIDATION_FAILED'), error('GRAPHQL_VALIDATION_FAILED')] })).toBe(400);
+    expect(httpStatusOf({ errors: [error('IDEMPOTENCY_KEY_INVALID')] })).toBe(400);
+  });
+
+  it("takes the only root field's own error", () => {
+    expect(httpStatusOf({ data: { createTransfer: null }, errors: [error('INSUFFICIENT_FUNDS', ['createTransfer'])] })).toBe(422);
+    expect(httpStatusOf({ data: { pay: null }, errors: [error('IDEMPOTENCY_KEY_REUSED', ['pay'])] })).toBe(422);
+    expect(httpStatusOf({ data: { createTransfer: null }, errors: [error('IDEMPOTENCY_REQUEST_IN_PROGRESS', ['createTransfer'])] })).toBe(409);
+    expect(httpStatusOf({ data: { revokeApiKey: null }, errors: [error('NOT_FOUND', ['revokeApiKey'])] })).toBe(404);
+  });
+
+  it('finds the own error among nested ones, in any order', () => {
+    const answer = { data: { t: null }, errors: [error('FORBIDDEN', ['t', 'toAccount', 'balance']), error('CURRENCY_MISMATCH', ['t'])] };
+    expect(decidingError(answer)?.extensions?.code).toBe('CURRENCY_MISMATCH');
+    expect(httpStatusOf(answer)).toBe(422);
+  });
+
+  it('is 200 when the error is nested, even when it nulled the root field (the mutation committed)', () => {
+    expect(httpStatusOf({ data: { createTransfer: null }, errors: [error('BAD_USER_INPUT', ['createTransfer', 'toAccount', 'transfers'])] })).toBe(200);
+    expect(httpStatusOf({ data: { createTransfer: { id: 't', fromAccount: null } }, errors: [error('FORBIDDEN', ['createTransfer', 'fromAccount', 'balance'])] })).toBe(200);
+    expect(httpStatusOf({ data: { account: null }, errors: [error('INTERNAL_SERVER_ERROR', ['account', 'transfers', 'edges', 0, 'node'])] })).toBe(200);
+  });
+
+  it('is 200 with several root fields, whichever failed', () => {
+    expect(httpStatusOf({ data: { a: { id: 'x' }, b: null }, errors: [error('INSUFFICIENT_FUNDS', ['b'])] })).toBe(200);
+    expect(httpStatusOf({ data: { viewer: { tenant: null }, account: null }, errors: [error('FORBIDDEN', ['account'])] })).toBe(200);
+    expect(httpStatusOf({ data: null, errors: [error('FORBIDDEN', ['accounts'])], rootFieldCount: 2 })).toBe(200);
+  });
+
+  it('does not count __typename as a root field', () => {
+    expect(httpStatusOf({ data: { __typename: 'Mutation', createAccount: null }, errors: [error('BAD_USER_INPUT', ['createAccount'])] })).toBe(400);
+  });
+
+  it('reads the root field count when data is null (a non-null root field failed)', () => {
+    expect(httpStatusOf({ data: null, errors: [error('INTERNAL_SERVER_ERROR', ['viewer'])], rootFieldCount: 1 })).toBe(500);
+    expect(httpStatusOf({ data: null, errors: [error('FORBIDDEN', ['accounts', 'edges'])], rootFieldCount: 1 })).toBe(200);
+  });
+
+  it('masks codes the table does not know as 500, or leaves them to Apollo with another table', () => {
+    expect(httpStatusOf({ errors: [{ message: 'x' }] })).toBe(500);
+    expect(httpStatusOf({ errors: [error('SOMETHING_ELSE')] })).toBe(500);
+    expect(httpStatusOf({ errors: [error('SOMETHING_ELSE')] }, () => undefined)).toBeUndefined();
+    expect(httpStatusOf({ data: { a: null, b: null }, errors: [error('X', ['a'])] }, () => undefined)).toBe(200);
+  });
+
+  it('never answers 4xx for a committed mutation with a nested error: random shapes', () => {
+    // A committed mutation has a value or a nested error below it, never its own error.
+    for (let depth = 2; depth < 8; depth++) {
+      for (const code of ['BAD_USER_INPUT', 'FORBIDDEN', 'NOT_FOUND', 'INSUFFICIENT_FUNDS', 'IDEMPOTENCY_KEY_REUSED']) {
+        const path = ['createTransfer', ...Array.from({ length: depth - 1 }, (_, i) => (i % 2 === 0 ? 'toAccount' : i))];
+        expect(httpStatusOf({ data: { createTransfer: null }, errors: [error(code, path)] })).toBe(200);
+      }
+    }
+  });
+});
+
+describe('countRootFields', () => {
+  function count(source: string): number {
+    const document = parse(source);
+    return countRootFields(document.definitions[0] as OperationDefinitionNode, document);
+  }
+
+  it('counts response keys through fragments and aliases, __typename aside', () => {
+    expect(count('{ viewer { tenant { id } } }')).toBe(1);
+    expect(count('{ a: viewer { tenant { id } } b: viewer { tenant { id } } __typename }')).toBe(2);
+    expect(count('query { ...F ... on Query { viewer { apiKey { id } } } } fragment F on Query { viewer { tenant { id } } }')).toBe(1);
+    expect(count('query { ...F } fragment F on Query { viewer { tenant { id } } accounts { edges { cursor } } }')).toBe(2);
+  });
+
+  it('enters each fragment once: a chain spreading the next one twice stays linear', () => {
+    const depth = 20;
+    const fragments = Array.from({ length: depth }, (_, i) => `fragment F${i} on Query { f${i}: viewer { tenant { id } } ${i + 1 < depth ? `...F${i + 1} ...F${i + 1}` : ''} }`);
+    const document = parse(`query { ...F0 } ${fragments.join(' ')}`);
+    // Count how often the walk enters a fragment's selection set (2^20 if it re-entered at each spread).
+    let entered = 0;
+    const counted = {
+      ...document,
+      definitions: document.definitions.map((definition) => {
+        if (definition.kind !== 'FragmentDefinition') return definition;
+        return Object.defineProperty({ ...definition }, 'selectionSet', {
+          get: () => {
+            entered += 1;
+            return definition.selectionSet;
+          },
+        });
+      }),
+    };
+    expect(countRootFields(counted.definitions[0] as OperationDefinitionNode, counted)).toBe(depth);
+    expect(entered).toBe(depth);
+  });
+});
