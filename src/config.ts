@@ -14,6 +14,11 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** When true, `redisUrl` is a comma-separated list of cluster seed nodes. */
   readonly redisCluster: boolean;
+  /**
+   * A Redis command without a reply within this time fails: a read with 503 SERVICE_UNAVAILABLE,
+   * a write (sent, outcome unknown) with 503 OUTCOME_UNKNOWN. Default 2000.
+   */
+  readonly redisCommandTimeoutMs: number;
   readonly dataDir: string;
   /** How long idempotency records are kept; after that a key is new again. */
   readonly idempotencyTtlSeconds: number;
@@ -141,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: optional(env, 'HOST') ?? 'localhost',
     redisUrl,
     redisCluster,
+    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2_000, 10, 600_000),
     dataDir: path.resolve(optional(env, 'DATA_DIR') ?? '.data'),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     idempotencyLeaseMs: integer(env, 'IDEMPOTENCY_LEASE_MS', 10_000, 100, 3_600_000),

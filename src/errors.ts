@@ -23,6 +23,7 @@ export const ErrorCode = {
   QUERY_COST_THROTTLED: 'QUERY_COST_THROTTLED',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  OUTCOME_UNKNOWN: 'OUTCOME_UNKNOWN',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   ...IdempotencyErrorCode,
 } as const;
@@ -46,6 +47,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   QUERY_COST_THROTTLED: 429,
   QUERY_TOO_COMPLEX: 400,
   SERVICE_UNAVAILABLE: 503,
+  OUTCOME_UNKNOWN: 503,
   INTERNAL_SERVER_ERROR: 500,
   ...IDEMPOTENCY_HTTP_STATUS,
 };
@@ -76,6 +78,23 @@ export class UnauthenticatedError extends ApiError {
 export class ServiceUnavailableError extends ApiError {
   constructor(message = 'The data store is unreachable; retry shortly.') {
     super(ErrorCode.SERVICE_UNAVAILABLE, message);
+  }
+}
+
+/**
+ * 503 for a write that was sent to Redis but whose reply never came: it may have been applied.
+ * Unlike SERVICE_UNAVAILABLE (nothing was sent), the client must retry with the same idempotency
+ * key, never a new one: the retry replays the outcome if it ran, or runs it once if it did not.
+ */
+export class OutcomeUnknownError extends ApiError {
+  constructor(idempotent: boolean, retryAfterMs = 1000) {
+    super(
+      ErrorCode.OUTCOME_UNKNOWN,
+      idempotent
+        ? 'The write was sent but its outcome is unknown (the data store did not answer in time): it may or may not have been applied. Retry with the same idempotency key: the retry returns the outcome if it was applied, or applies it once if it was not.'
+        : 'The write was sent but its outcome is unknown (the data store did not answer in time): it may or may not have been applied. This request had no idempotency key, so a retry may apply it twice: check first, and send an idempotency key to retry safely.',
+      { retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) },
+    );
   }
 }
 

@@ -12,9 +12,11 @@ import { AuthStore } from './auth/store';
 import type { Config } from './config';
 import type { Context } from './graphql/context';
 import { createLoaders } from './graphql/context';
-import { formatError } from './graphql/errors';
+import { formatError, toApiError } from './graphql/errors';
 import { httpStatusPlugin } from './graphql/http-status.plugin';
 import { buildLedgerSchema } from './graphql/schema';
+import { argumentChecks } from './graphql/validate-arguments';
+import { validateArgumentsPlugin } from './graphql/validate-arguments.plugin';
 import { startAndListen } from './http/apollo-node';
 import { APOLLO_STUDIO_ORIGIN } from './http/cors';
 import { createDoor } from './http/door';
@@ -83,6 +85,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     },
     plugins: [
       httpStatusPlugin(),
+      validateArgumentsPlugin<Context>({ checks: argumentChecks(schema), toGraphQLError: toApiError }),
       costPlugin<Context>((context) => context.admission),
       idempotencyPlugin<Context>({
         redis,

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { openAtomicReply, withoutIdempotency } from '../idempotency';
 import type { AtomicIdempotency } from '../idempotency';
 import type { RedisClient } from '../redis/client';
-import { isWellFormedId, newId, tenantKeys } from '../redis/keys';
-import { loadHashes, runScript } from '../redis/scripts';
+import { sendWrite } from '../redis/client';
+import { lookupId, newId, tenantKeys } from '../redis/keys';
+import { loadHashes, pairsToRecord, runScript } from '../redis/scripts';
 import { ALL_SCOPES, apiKeyMatches, formatApiKey, hashApiKey, parseApiKey } from './api-key';
 import type { Scope } from './api-key';
 import { ApiKeyNotFoundError, AuthInputError } from './errors';
@@ -161,7 +162,7 @@ export class AuthStore {
       const secret = formatApiKey(tenantId, keyId, this.random);
       const prefix = parseApiKey(secret)?.prefix;
       if (prefix === undefined) throw new Error('formatApiKey produced a key parseApiKey rejects');
-      const reply = await runScript(this.redis, 'createApiKey', [idempotency.recordKey, keys.tenant, keys.apiKey(keyId), keys.apiKeys], [
+      const reply = await sendWrite('create_api_key', idempotency.scriptArgs[1] !== '', () => runScript(this.redis, 'createApiKey', [idempotency.recordKey, keys.tenant, keys.apiKey(keyId), keys.apiKeys], [
         ...idempotency.scriptArgs,
         keyId,
         input.name,
@@ -171,7 +172,7 @@ export class AuthStore {
         ipAllowlist.join(','),
         allowlistRanges(ipAllowlist),
         rateLimitPerSecond === null ? '' : String(rateLimitPerSecond),
-      ]);
+      ]));
       let replayed = false;
       const [status, createdId, createdAtMs] = openAtomicReply(reply, {
         ...idempotency,
@@ -183,6 +184,12 @@ export class AuthStore {
       if (status === 2) throw new Error(`tenant ${tenantId} does not exist`);
       if (status === 3) continue; // an 80-bit id collided: draw another
       const id = String(createdId);
+      if (replayed) {
+        // The key as it is stored now (revoked since, perhaps), never rebuilt from the retry's input.
+        const [stored] = await this.loadApiKeys(tenantId, [id]);
+        if (!stored) throw new Error(`api key ${id} of a recorded createApiKey is gone`);
+        return { apiKey: stored, secret: null };
+      }
       return {
         apiKey: {
           id,
@@ -196,21 +203,26 @@ export class AuthStore {
           lastUsedAt: null,
           revokedAt: null,
         },
-        secret: replayed ? null : secret,
+        secret,
       };
     }
   }
 
   /** Revokes a key of the tenant; revoking twice keeps the first time. */
   async revokeApiKey(tenantId: string, keyId: string, idempotency: AtomicIdempotency = withoutIdempotency(tenantKeys(tenantId).tag)): Promise<ApiKeyRecord> {
-    if (!isWellFormedId(keyId)) throw new ApiKeyNotFoundError(keyId);
     const keys = tenantKeys(tenantId);
-    const reply = await runScript(this.redis, 'revokeApiKey', [idempotency.recordKey, keys.apiKey(keyId)], [...idempotency.scriptArgs]);
-    const [status] = openAtomicReply(reply, idempotency);
+    // A malformed id is looked up as one no key has: the script records NOT_FOUND, as for any unknown id.
+    const reply = await sendWrite('revoke_api_key', idempotency.scriptArgs[1] !== '', () =>
+      runScript(this.redis, 'revokeApiKey', [idempotency.recordKey, keys.apiKey(lookupId(keyId))], [...idempotency.scriptArgs]),
+    );
+    if (!Array.isArray(reply) || reply.length === 0) throw new Error('revoke_api_key: unexpected reply');
+    const [envelope, row] = reply as unknown[];
+    const [status] = openAtomicReply(envelope, idempotency);
     if (status === 2) throw new ApiKeyNotFoundError(keyId);
-    const [record] = await this.loadApiKeys(tenantId, [keyId]);
-    if (!record) throw new ApiKeyNotFoundError(keyId);
-    return record;
+    // The key as the script left it: no second read that could fail after the revocation committed.
+    const hash = pairsToRecord(row);
+    if (hash === null) throw new ApiKeyNotFoundError(keyId);
+    return toApiKey(tenantId, hash);
   }
 
   async loadApiKeys(tenantId: string, keyIds: readonly string[]): Promise<(ApiKeyRecord | null)[]> {

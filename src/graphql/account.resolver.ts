@@ -7,6 +7,8 @@ import { Account } from './account.type';
 import { DEFAULT_PAGE_SIZE, PageArgs } from './connection';
 import type { ConnectionShape } from './connection';
 import type { Context } from './context';
+import { refreshLoaders } from './context';
+import { ConnectionListSize, MutationCost } from './cost';
 import { loadConnection } from './load-connection';
 import { AccountConnection, TransferConnection } from './transfer.type';
 
@@ -33,7 +35,9 @@ export class AccountResolver {
       { name: input.name, currency: input.currency, allowNegativeBalance: input.allowNegativeBalance ?? false },
       idempotency ?? undefined,
     );
-    ctx.loaders.accounts.prime(account.id, account);
+    // A new account is as it was just written; a replay's is as it was created (its own scalars
+    // stay so), which is not what nested fields below it may show: they load it live.
+    if (idempotency?.status !== 'REPLAYED') refreshLoaders(ctx.loaders, { accounts: [account] });
     return account;
   }
 

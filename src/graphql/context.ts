@@ -29,3 +29,13 @@ export function createLoaders(ledger: LedgerStore): Loaders {
     transfers: new DataLoader((ids) => ledger.loadTransfers(ids), { maxBatchSize: 500 }),
   };
 }
+
+/**
+ * After a write, makes the loaders hold the rows it returned, replacing what they cached earlier in
+ * the request (DataLoader's `prime` alone keeps an older value): a second transfer in the same
+ * operation shows the balances after it, not the ones read before.
+ */
+export function refreshLoaders(loaders: Loaders, rows: { readonly accounts?: readonly AccountRecord[]; readonly transfers?: readonly TransferRecord[] }): void {
+  for (const account of rows.accounts ?? []) loaders.accounts.clear(account.id).prime(account.id, account);
+  for (const transfer of rows.transfers ?? []) loaders.transfers.clear(transfer.id).prime(transfer.id, transfer);
+}

@@ -2,7 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ApiError, BadUserInputError, ErrorCode, isErrorCode, ServiceUnavailableError } from '../errors';
+import { ApiError, BadUserInputError, ErrorCode, isErrorCode, OutcomeUnknownError, ServiceUnavailableError } from '../errors';
 import {
   AccountNotFoundError,
   BalanceLimitExceededError,
@@ -10,7 +10,7 @@ import {
   InsufficientFundsError,
   InvalidInputError,
 } from '../ledger/errors';
-import { isRedisUnavailable } from '../redis/client';
+import { isRedisUnavailable, WriteOutcomeUnknownError } from '../redis/client';
 import { ApiKeyNotFoundError, AuthInputError } from '../auth/errors';
 import type { Logger } from '../log';
 
@@ -24,6 +24,8 @@ export function toApiError(error: unknown): unknown {
   if (error instanceof BalanceLimitExceededError) return new ApiError(ErrorCode.BALANCE_LIMIT_EXCEEDED, error.message);
   if (error instanceof AuthInputError) return new BadUserInputError(error.message, error.field);
   if (error instanceof ApiKeyNotFoundError) return new ApiError(ErrorCode.NOT_FOUND, error.message, { apiKeyId: error.keyId });
+  if (error instanceof KeyEscalationError) return new ApiError(ErrorCode.FORBIDDEN, error.message, { rule: error.rule });
+  if (error instanceof WriteOutcomeUnknownError) return new OutcomeUnknownError(error.idempotent);
   if (isRedisUnavailable(error)) return new ServiceUnavailableError();
   return error;
 }
@@ -49,6 +51,10 @@ export function formatError(logger: Logger) {
       return { ...formatted, extensions };
     }
     const original = unwrapResolverError(error);
+    if (original instanceof WriteOutcomeUnknownError) {
+      const unknown = new OutcomeUnknownError(original.idempotent);
+      return { message: unknown.message, path: formatted.path, extensions: { ...unknown.extensions } };
+    }
     if (isRedisUnavailable(original)) {
       return { message: new ServiceUnavailableError().message, path: formatted.path, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
     }

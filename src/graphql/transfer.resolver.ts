@@ -5,6 +5,8 @@ import type { AccountRecord, TransferRecord } from '../ledger/types';
 import { DEFAULT_PAGE_SIZE } from './connection';
 import type { ConnectionShape } from './connection';
 import type { Context } from './context';
+import { refreshLoaders } from './context';
+import { ConnectionListSize, MutationCost } from './cost';
 import { loadConnection } from './load-connection';
 import { CreateTransferArgs, TransfersArgs } from './transfer.input';
 import { Account } from './account.type';
@@ -35,7 +37,7 @@ export class TransferResolver {
   @Mutation(() => Transfer, { nullable: true, description: 'Moves money between two accounts of the same currency, atomically and exactly once per idempotency key.' })
   @Idempotent({ required: true })
   async createTransfer(@Args() { input }: CreateTransferArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<TransferRecord> {
-    const transfer = await ctx.ledger.createTransfer(
+    const { transfer, accounts } = await ctx.ledger.createTransfer(
       {
         fromAccountId: input.fromAccountId,
         toAccountId: input.toAccountId,
@@ -45,7 +47,8 @@ export class TransferResolver {
       },
       idempotency ?? undefined,
     );
-    ctx.loaders.transfers.prime(transfer.id, transfer);
+    // The script's own reply: nested balances are those after this transfer, with no round trip.
+    refreshLoaders(ctx.loaders, { accounts, transfers: [transfer] });
     return transfer;
   }
 

@@ -13,6 +13,7 @@ import {
   InvalidInputError,
 } from './errors';
 import { assertCurrency, assertTransferAmount } from './money';
+import { textProblem } from '../text';
 import type { AccountRecord, NewAccount, NewTransfer, Page, TransferRecord } from './types';
 
 export const MAX_PAGE_SIZE = 100;
@@ -41,7 +42,14 @@ export function validateNewAccount(input: NewAccount): void {
   if (name.length === 0 || input.name.length > MAX_NAME_LENGTH) {
     throw new InvalidInputError('name', `Name must be 1-${MAX_NAME_LENGTH} characters and not blank.`);
   }
+  assertStorableText('name', input.name);
   assertCurrency(input.currency);
+}
+
+/** Text is stored as acknowledged, or refused: see src/text.ts. */
+function assertStorableText(field: string, text: string): void {
+  const problem = textProblem(text);
+  if (problem !== null) throw new InvalidInputError(field, `The ${field} ${problem}; send well-formed text without control characters.`);
 }
 
 export function validateNewTransfer(input: NewTransfer): void {
@@ -53,6 +61,7 @@ export function validateNewTransfer(input: NewTransfer): void {
   if (input.reference !== null && input.reference.length > MAX_REFERENCE_LENGTH) {
     throw new InvalidInputError('reference', `Reference must be at most ${MAX_REFERENCE_LENGTH} characters.`);
   }
+  if (input.reference !== null) assertStorableText('reference', input.reference);
 }
 
 export function validatePageSize(first: number): void {
