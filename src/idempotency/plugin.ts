@@ -88,11 +88,14 @@ export function idempotencyPlugin<TContext extends object>(options: IdempotencyO
           const result = response.body.singleResult;
           if (state.entries.length > 0) result.extensions = { ...result.extensions, idempotency: state.entries };
           const errors = result.errors ?? [];
-          const inProgress = errors.find((error) => error.extensions?.code === IdempotencyErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS);
-          if (inProgress) {
-            const retryAfterMs = Number(inProgress.extensions?.retryAfterMs ?? 1000);
-            response.http.headers.set('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-          }
+          // Errors that tell the client to come back with the same key say when: a key still in
+          // progress (409), or a write whose outcome is unknown (503). The longest wait wins.
+          const waits = errors.flatMap((error) => {
+            const retryAfterMs = error.extensions?.retryAfterMs;
+            if (typeof retryAfterMs === 'number') return [retryAfterMs];
+            return error.extensions?.code === IdempotencyErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS ? [1000] : [];
+          });
+          if (waits.length > 0) response.http.headers.set('retry-after', String(Math.max(1, Math.ceil(Math.max(...waits) / 1000))));
         },
       };
     },

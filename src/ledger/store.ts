@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis/client';
-import { isWellFormedId, newId, tenantKeys } from '../redis/keys';
+import { isWellFormedId, lookupId, newId, tenantKeys } from '../redis/keys';
 import type { TenantKeys } from '../redis/keys';
-import { loadHashes, runScript } from '../redis/scripts';
+import { loadHashes, pairsToRecord, runScript } from '../redis/scripts';
+import { sendWrite } from '../redis/client';
 import { openAtomicReply, withoutIdempotency } from '../idempotency';
 import type { AtomicIdempotency } from '../idempotency';
 import {
@@ -14,7 +15,7 @@ import {
 } from './errors';
 import { assertCurrency, assertTransferAmount } from './money';
 import { textProblem } from '../text';
-import type { AccountRecord, NewAccount, NewTransfer, Page, TransferRecord } from './types';
+import type { AccountRecord, NewAccount, NewTransfer, Page, TransferRecord, TransferResult } from './types';
 
 export const MAX_PAGE_SIZE = 100;
 const MAX_NAME_LENGTH = 200;
@@ -109,6 +110,34 @@ function toTransfer(hash: Record<string, string>): TransferRecord {
   };
 }
 
+/** What create_transfer.lua answers: the atomic envelope, and the accounts' rows when it applied. */
+function decodeTransferReply(reply: unknown): { envelope: unknown; accounts: AccountRecord[] } {
+  if (!Array.isArray(reply) || reply.length === 0) throw new Error('create_transfer: unexpected reply');
+  const [envelope, ...rows] = reply as unknown[];
+  const accounts = rows.map(pairsToRecord).filter((row): row is Record<string, string> => row !== null).map(toAccount);
+  return { envelope, accounts };
+}
+
+/**
+ * The applied transfer from the script's reply: the stored one on a replay too. Records written
+ * before the reply carried the whole transfer hold only its id, time and sequence; the rest of
+ * those is the retry's input, which the fingerprint proved equal to the first request's.
+ */
+function storedTransfer(reply: readonly unknown[], input: NewTransfer): TransferRecord {
+  const [id, createdAtMs, seq, fromId, toId, amount, currency, hasReference, reference] = reply;
+  const whole = currency !== undefined;
+  return {
+    id: String(id),
+    fromAccountId: whole ? String(fromId) : input.fromAccountId,
+    toAccountId: whole ? String(toId) : input.toAccountId,
+    amount: whole ? BigInt(String(amount)) : input.amount,
+    currency: whole ? String(currency) : input.currency,
+    reference: whole ? (String(hasReference) === '1' ? String(reference) : null) : input.reference,
+    createdAt: new Date(Number(createdAtMs)),
+    seq: Number(seq),
+  };
+}
+
 /**
  * The ledger of one tenant. Every write is one Lua script; reads of many records are one command.
  */
@@ -132,23 +161,29 @@ export class LedgerStore {
    */
   async createAccount(input: NewAccount, idempotency: AtomicIdempotency = withoutIdempotency(this.namespace)): Promise<AccountRecord> {
     validateNewAccount(input);
+    const idempotent = idempotency.scriptArgs[1] !== '';
     for (;;) {
       const id = newId(this.random);
-      const reply = await runScript(this.redis, 'createAccount', [idempotency.recordKey, this.keys.sequence, this.keys.account(id), this.keys.accounts], [
-        ...idempotency.scriptArgs,
-        id,
-        input.name,
-        input.currency,
-        input.allowNegativeBalance ? '1' : '0',
-      ]);
-      const [status, accountId, createdAtMs, seq] = openAtomicReply(reply, idempotency);
+      const reply = await sendWrite('create_account', idempotent, () =>
+        runScript(this.redis, 'createAccount', [idempotency.recordKey, this.keys.sequence, this.keys.account(id), this.keys.accounts], [
+          ...idempotency.scriptArgs,
+          id,
+          input.name,
+          input.currency,
+          input.allowNegativeBalance ? '1' : '0',
+        ]),
+      );
+      const [status, accountId, createdAtMs, seq, name, currency, allowNegativeBalance] = openAtomicReply(reply, idempotency);
       if (status === 2) continue; // an 80-bit id collided: draw another
+      // The account as created; records written before the reply carried name and currency hold
+      // only id, time and sequence, and the rest is the retry's input (the fingerprint proved it equal).
+      const whole = currency !== undefined;
       return {
         id: String(accountId),
-        name: input.name,
-        currency: input.currency,
+        name: whole ? String(name) : input.name,
+        currency: whole ? String(currency) : input.currency,
         balance: 0n,
-        allowNegativeBalance: input.allowNegativeBalance,
+        allowNegativeBalance: whole ? String(allowNegativeBalance) === '1' : input.allowNegativeBalance,
         createdAt: new Date(Number(createdAtMs)),
         seq: Number(seq),
       };
@@ -157,43 +192,51 @@ export class LedgerStore {
 
   /**
    * Moves money in one script. With an idempotency call, a retry of the same key gets the first
-   * outcome, refusals included, and a different request under that key is refused.
+   * outcome, refusals included, and a different request under that key is refused. The result has
+   * the transfer as stored and both accounts as they are after it (on a replay: now), read by the
+   * same script, for the request's loaders.
    */
-  async createTransfer(input: NewTransfer, idempotency: AtomicIdempotency = withoutIdempotency(this.namespace)): Promise<TransferRecord> {
+  async createTransfer(input: NewTransfer, idempotency: AtomicIdempotency = withoutIdempotency(this.namespace)): Promise<TransferResult> {
     validateNewTransfer(input);
-    if (!isWellFormedId(input.fromAccountId)) throw new AccountNotFoundError(input.fromAccountId);
-    if (!isWellFormedId(input.toAccountId)) throw new AccountNotFoundError(input.toAccountId);
     const k = this.keys;
+    const idempotent = idempotency.scriptArgs[1] !== '';
+    // A malformed id names no account: the script looks it up as one that cannot exist and
+    // records NOT_FOUND like for any unknown id, so a retry of the key replays that refusal.
+    const fromId = lookupId(input.fromAccountId);
+    const toId = lookupId(input.toAccountId);
     for (;;) {
       const id = newId(this.random);
-      const reply = await runScript(
-        this.redis,
-        'createTransfer',
-        [
-          idempotency.recordKey,
-          k.account(input.fromAccountId),
-          k.account(input.toAccountId),
-          k.transfer(id),
-          k.transfers,
-          k.accountTransfers(input.fromAccountId),
-          k.accountTransfers(input.toAccountId),
-          k.sequence,
-        ],
-        [
-          ...idempotency.scriptArgs,
-          id,
-          input.fromAccountId,
-          input.toAccountId,
-          input.amount.toString(),
-          input.currency,
-          input.reference ?? '',
-          input.reference === null ? '0' : '1',
-        ],
+      const reply = await sendWrite('create_transfer', idempotent, () =>
+        runScript(
+          this.redis,
+          'createTransfer',
+          [
+            idempotency.recordKey,
+            k.account(fromId),
+            k.account(toId),
+            k.transfer(id),
+            k.transfers,
+            k.accountTransfers(fromId),
+            k.accountTransfers(toId),
+            k.sequence,
+          ],
+          [
+            ...idempotency.scriptArgs,
+            id,
+            input.fromAccountId,
+            input.toAccountId,
+            input.amount.toString(),
+            input.currency,
+            input.reference ?? '',
+            input.reference === null ? '0' : '1',
+          ],
+        ),
       );
-      const [status, transferId, createdAtMs, seq] = openAtomicReply(reply, idempotency) as [TransferStatus, ...unknown[]];
+      const { envelope, accounts } = decodeTransferReply(reply);
+      const [status, ...applied] = openAtomicReply(envelope, idempotency) as [TransferStatus, ...unknown[]];
       switch (status) {
         case TransferStatus.APPLIED:
-          return { ...input, id: String(transferId), createdAt: new Date(Number(createdAtMs)), seq: Number(seq) };
+          return { transfer: storedTransfer(applied, input), accounts };
         case TransferStatus.FROM_NOT_FOUND:
           throw new AccountNotFoundError(input.fromAccountId);
         case TransferStatus.TO_NOT_FOUND:

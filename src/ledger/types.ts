@@ -20,6 +20,17 @@ export interface TransferRecord {
   readonly seq: number;
 }
 
+/** What createTransfer answers. */
+export interface TransferResult {
+  /** The transfer as stored (on a replay, the one the first request created). */
+  readonly transfer: TransferRecord;
+  /**
+   * Both accounts as they are right after the transfer (on a replay: now), read by the same
+   * script; empty when the accounts could not be read. For priming the request's loaders.
+   */
+  readonly accounts: readonly AccountRecord[];
+}
+
 export interface NewAccount {
   readonly name: string;
   readonly currency: string;

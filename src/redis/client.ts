@@ -95,7 +95,9 @@ export async function pingRedis(client: RedisClient): Promise<boolean> {
 
 /**
  * True for the errors ioredis raises when Redis cannot be reached: refused or lost connections,
- * commands refused while disconnected (offline queue off), and commands that timed out.
+ * commands refused while disconnected (offline queue off), and commands that timed out. For a read
+ * that is all there is to say (503 SERVICE_UNAVAILABLE); a write goes through {@link sendWrite},
+ * which first asks {@link isOutcomeUnknown}.
  */
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -107,4 +109,54 @@ export function isRedisUnavailable(error: unknown): boolean {
       error.message,
     )
   );
+}
+
+/**
+ * True when a command was written to the connection but its reply never came, so Redis may or may
+ * not have run it:
+ * - `Command timed out`: `commandTimeout` passed; the command stays queued and Redis runs it when
+ *   it gets to it (a stall, `CLIENT PAUSE`, a busy script).
+ * - `MaxRetriesPerRequestError`: the connection closed with the command in flight. With the
+ *   offline queue off, only commands already written are queued, so every one of them was sent.
+ * - `Connection is closed.`: ioredis says this both for commands in flight when the connection
+ *   ends and for a command issued after it ended; the two cannot be told apart, so a write that
+ *   gets it must not be called "not written".
+ * Refusals before sending (`Stream isn't writeable`, `ECONNREFUSED`, cluster refusals such as
+ * `CLUSTERDOWN` that Redis answers without running the command) are not outcome-unknown.
+ */
+export function isOutcomeUnknown(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'MaxRetriesPerRequestError' || error.message === 'Command timed out' || error.message === 'Connection is closed.';
+}
+
+/**
+ * A write (a mutation script) was sent to Redis and its reply never came: it may have been applied.
+ * A domain error; the API answers it 503 `OUTCOME_UNKNOWN`, telling the client to retry with the
+ * same idempotency key (the retry replays the outcome if it ran, or runs it once if it did not).
+ */
+export class WriteOutcomeUnknownError extends Error {
+  override readonly name = 'WriteOutcomeUnknownError';
+  constructor(
+    /** The mutation script that was sent. */
+    readonly script: string,
+    /** False when the write carried no idempotency key: a retry cannot tell it ran. */
+    readonly idempotent: boolean,
+    override readonly cause: unknown,
+  ) {
+    super(`The reply to ${script} never came (${cause instanceof Error ? cause.message : String(cause)}); it may or may not have been applied.`);
+  }
+}
+
+/**
+ * Sends one write and turns "sent, but no reply" into {@link WriteOutcomeUnknownError}; every other
+ * error (refused before sending, a script error) passes through unchanged. Use it for mutation
+ * scripts only: a read that times out changed nothing and is plainly unavailable.
+ */
+export async function sendWrite<T>(script: string, idempotent: boolean, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (isOutcomeUnknown(error)) throw new WriteOutcomeUnknownError(script, idempotent, error);
+    throw error;
+  }
 }

@@ -19,7 +19,11 @@ export interface RedisConnection {
  */
 export async function openRedis(config: Config, logger: Logger, options: StartManagedRedisOptions = {}): Promise<RedisConnection> {
   const managed = config.redisUrl === undefined ? await startManagedRedis(config.dataDir, logger, options) : undefined;
-  const client = createRedisClient({ url: managed?.url ?? (config.redisUrl as string), cluster: managed === undefined && config.redisCluster });
+  const client = createRedisClient({
+    url: managed?.url ?? (config.redisUrl as string),
+    cluster: managed === undefined && config.redisCluster,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  });
   try {
     await waitForRedis(client, managed === undefined ? 2_000 : 30_000);
   } catch (error) {

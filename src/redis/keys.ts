@@ -79,3 +79,12 @@ export function newId(randomBytes: (size: number) => Buffer): string {
 export function isWellFormedId(id: string): boolean {
   return ID_PATTERN.test(id);
 }
+
+/**
+ * The id to look a client-supplied id up as in a mutation script: itself when well-formed, else an
+ * id no record can have. The script then finds nothing and records NOT_FOUND, as for any unknown
+ * id, and no key is ever built from arbitrary client text (`x:transfers` would name another key).
+ */
+export function lookupId(id: string): string {
+  return isWellFormedId(id) ? id : '-';
+}

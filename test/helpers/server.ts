@@ -36,7 +36,7 @@ export async function startTestServer(env: Record<string, string> = {}, redisUrl
   // Limits high enough that only the tests about limits meet them; those pass their own.
   const generous = { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000', QUERY_COST_BUDGET: '100000000', QUERY_COST_RESTORE_PER_SECOND: '10000000' };
   const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...generous, ...env, REDIS_URL: redisUrl });
-  const redis = createRedisClient({ url: redisUrl, cluster: config.redisCluster });
+  const redis = createRedisClient({ url: redisUrl, cluster: config.redisCluster, commandTimeoutMs: config.redisCommandTimeoutMs });
   try {
     await waitForRedis(redis, 2_000);
   } catch {

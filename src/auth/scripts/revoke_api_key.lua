@@ -8,25 +8,36 @@
 
   ARGV[1..4]  idempotency key, fingerprint, mutation, retention ms (see atomic.lua)
 
-  Returns the atomic envelope {idemStatus, ...} around
+  Returns {envelope, apiKey}: the atomic envelope {idemStatus, ...} around
            {1, revokedAtMs}  revoked (now, or earlier: revoking twice keeps the first time)
            {2}               no such key for this tenant (recorded: NOT_FOUND)
+  and, when the key was revoked (now or on a replay), its hash as HGETALL pairs as it is at the end
+  of this script, so the answer needs no second read (which could fail after the write committed).
 
   Atomicity: the revocation and the idempotency record are written together.
 ]]
-local replay = idem_begin()
-if replay then
-  return replay
+local apiKeyKey = KEYS[2]
+
+-- Adds the key's row to a revoked outcome (see the header).
+local function with_key(envelope)
+  if envelope[2] == 1 then
+    return {envelope, redis.call('HGETALL', apiKeyKey)}
+  end
+  return {envelope}
 end
 
-local apiKeyKey = KEYS[2]
+local replay = idem_begin()
+if replay then
+  return with_key(replay)
+end
+
 local nowMs = idem_now_ms()
 if redis.call('EXISTS', apiKeyKey) == 0 then
-  return idem_finish(nowMs, {2}, 'FAILED', 'NOT_FOUND', '')
+  return {idem_finish(nowMs, {2}, 'FAILED', 'NOT_FOUND', '')}
 end
 local revokedAt = redis.call('HGET', apiKeyKey, 'revokedAt')
 if not revokedAt then
   revokedAt = nowMs
   redis.call('HSET', apiKeyKey, 'revokedAt', revokedAt)
 end
-return idem_finish(nowMs, {1, tonumber(revokedAt)}, 'SUCCEEDED', '', redis.call('HGET', apiKeyKey, 'id'))
+return with_key(idem_finish(nowMs, {1, tonumber(revokedAt)}, 'SUCCEEDED', '', redis.call('HGET', apiKeyKey, 'id')))

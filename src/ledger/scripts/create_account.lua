@@ -14,7 +14,9 @@
   ARGV[8]  allowNegativeBalance  "1" or "0"
 
   Returns the atomic envelope {idemStatus, ...} around
-           {1, accountId, createdAtMs, seq}  created (or, replayed, the one created first)
+           {1, accountId, createdAtMs, seq, name, currency, allowNegativeBalance}
+                                             created: the account as created (a replay returns
+                                             the recorded one, never rebuilt from the retry's input)
            {2}                               an account with this id exists (a random-id collision;
                                              nothing is recorded, the caller draws a new id)
 
@@ -52,4 +54,4 @@ redis.call('HSET', accountKey,
   'seq', seq)
 redis.call('ZADD', accountsKey, seq, accountId)
 
-return idem_finish(createdAtMs, {1, accountId, createdAtMs, seq}, 'SUCCEEDED', '', accountId)
+return idem_finish(createdAtMs, {1, accountId, createdAtMs, seq, name, currency, allowNegativeBalance}, 'SUCCEEDED', '', accountId)

@@ -20,15 +20,21 @@
   ARGV[10]  reference    free text, or "" with ARGV[11] = "0" for none
   ARGV[11]  hasReference "1" or "0"
 
-  Returns the atomic envelope {idemStatus, ...} around
-           {1, transferId, createdAtMs, seq, fromBalance, toBalance}   applied
+  Returns {envelope, fromAccount, toAccount}: the atomic envelope {idemStatus, ...} around
+           {1, transferId, createdAtMs, seq, fromId, toId, amount, currency, hasReference, reference}
+                 applied: the transfer as stored (a replay returns the recorded one, so what a
+                 retry sees is the stored transfer, never rebuilt from the retry's input)
            {2}   the debited account does not exist          (recorded: NOT_FOUND)
            {3}   the credited account does not exist         (recorded: NOT_FOUND)
            {4}   currency differs from either account        (recorded: CURRENCY_MISMATCH)
            {5}   the debit would take a non-negative account below zero (recorded: INSUFFICIENT_FUNDS)
            {6}   a balance would leave -(2^53-1) .. 2^53-1   (recorded: BALANCE_LIMIT_EXCEEDED)
            {7}   a transfer with this id exists (a random-id collision; nothing is recorded)
-  On a replay the reply is the recorded one, refusals included.
+  On a replay the envelope holds the recorded reply, refusals included.
+  fromAccount, toAccount: when the transfer applied (executed now or replayed), both accounts'
+  hashes as HGETALL pairs as they are at the end of this script: after this transfer, or, on a
+  replay, now. They prime the request's loaders, so nested balances cost no round trip and are
+  never older than the transfer. Absent otherwise.
 
   Atomicity: the idempotency look-up, the checks, the debit, the credit, the transfer record, its
   three index entries and the idempotency record happen all-or-nothing; concurrent transfers on
@@ -36,13 +42,22 @@
   64-bit integers changed with HINCRBY; the checks compare Lua doubles, which hold every integer up
   to 2^53 exactly.
 ]]
-local replay = idem_begin()
-if replay then
-  return replay
-end
-
 local fromKey = KEYS[2]
 local toKey = KEYS[3]
+
+-- Adds both accounts' rows to an applied outcome (see the header).
+local function with_accounts(envelope)
+  if envelope[2] == 1 then
+    return {envelope, redis.call('HGETALL', fromKey), redis.call('HGETALL', toKey)}
+  end
+  return {envelope}
+end
+
+local replay = idem_begin()
+if replay then
+  return with_accounts(replay)
+end
+
 local transferKey = KEYS[4]
 local transfersKey = KEYS[5]
 local fromTransfersKey = KEYS[6]
@@ -61,7 +76,7 @@ local MAX_BALANCE = 9007199254740991
 local nowMs = idem_now_ms()
 
 local function refuse(status, errorCode)
-  return idem_finish(nowMs, {status}, 'FAILED', errorCode, '')
+  return {idem_finish(nowMs, {status}, 'FAILED', errorCode, '')}
 end
 
 local from = redis.call('HMGET', fromKey, 'currency', 'balance', 'allowNegativeBalance')
@@ -76,7 +91,7 @@ if from[1] ~= currency or to[1] ~= currency then
   return refuse(4, 'CURRENCY_MISMATCH')
 end
 if redis.call('EXISTS', transferKey) == 1 then
-  return {IDEM_NONE, 7}
+  return {{IDEM_NONE, 7}}
 end
 
 local amount = tonumber(amountText)
@@ -90,8 +105,8 @@ if fromAfter < -MAX_BALANCE or toAfter > MAX_BALANCE then
 end
 
 local seq = redis.call('INCR', sequenceKey)
-local fromBalance = redis.call('HINCRBY', fromKey, 'balance', '-' .. amountText)
-local toBalance = redis.call('HINCRBY', toKey, 'balance', amountText)
+redis.call('HINCRBY', fromKey, 'balance', '-' .. amountText)
+redis.call('HINCRBY', toKey, 'balance', amountText)
 
 redis.call('HSET', transferKey,
   'id', transferId,
@@ -108,4 +123,4 @@ redis.call('ZADD', transfersKey, seq, transferId)
 redis.call('ZADD', fromTransfersKey, seq, transferId)
 redis.call('ZADD', toTransfersKey, seq, transferId)
 
-return idem_finish(nowMs, {1, transferId, nowMs, seq, tostring(fromBalance), tostring(toBalance)}, 'SUCCEEDED', '', transferId)
+return with_accounts(idem_finish(nowMs, {1, transferId, nowMs, seq, fromId, toId, amountText, currency, hasReference, reference}, 'SUCCEEDED', '', transferId))
