@@ -15,6 +15,7 @@ import { createLoaders } from './graphql/context';
 import { formatError, toApiError } from './graphql/errors';
 import { httpStatusPlugin } from './graphql/http-status.plugin';
 import { buildLedgerSchema } from './graphql/schema';
+import { scopePlugin } from './graphql/scope.plugin';
 import { argumentChecks } from './graphql/validate-arguments';
 import { validateArgumentsPlugin } from './graphql/validate-arguments.plugin';
 import { startAndListen } from './http/apollo-node';
@@ -85,6 +86,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     },
     plugins: [
       httpStatusPlugin(),
+      scopePlugin<Context>({ scopesOf: (context) => context.principal.scopes }),
       validateArgumentsPlugin<Context>({ checks: argumentChecks(schema), toGraphQLError: toApiError }),
       costPlugin<Context>((context) => context.admission),
       idempotencyPlugin<Context>({
@@ -111,7 +113,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     trustProxy: config.trustProxy,
     createContext: ({ requestId, principal, admission }) => {
       const ledger = new LedgerStore(redis, principal.tenantId);
-      return { requestId, principal, ledger, auth, redis, loaders: createLoaders(ledger), admission };
+      return { requestId, principal, ledger, auth, redis, loaders: createLoaders(ledger), admission, tenantRatePerSecond: config.rateLimitPerSecond };
     },
   });
 

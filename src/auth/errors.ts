@@ -15,3 +15,17 @@ export class ApiKeyNotFoundError extends Error {
     super(`Api key ${keyId} does not exist.`);
   }
 }
+
+/**
+ * A key asked to create a key with more power than its own (scopes, addresses or request rate):
+ * refused before anything is written. `rule` names which limit it broke.
+ */
+export class KeyEscalationError extends Error {
+  override readonly name = 'KeyEscalationError';
+  constructor(
+    readonly rule: 'scopes' | 'ipAllowlist' | 'rateLimitPerSecond',
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Idempotent, IdempotencyCallParam } from '../idempotency';
 import type { IdempotencyCall } from '../idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
@@ -10,24 +10,25 @@ import type { Context } from './context';
 import { refreshLoaders } from './context';
 import { ConnectionListSize, MutationCost } from './cost';
 import { loadConnection } from './load-connection';
+import { RequiresScopes } from './scope';
 import { AccountConnection, TransferConnection } from './transfer.type';
 
 @Resolver(() => Account)
 export class AccountResolver {
-  @Authorized('read')
+  @RequiresScopes('read')
   @Query(() => Account, { nullable: true, description: 'Null when the account does not exist for this tenant.' })
   account(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<AccountRecord | null> {
     return ctx.loaders.accounts.load(id);
   }
 
-  @Authorized('read')
+  @RequiresScopes('read')
   @Query(() => AccountConnection, { description: 'The tenant\'s accounts, oldest first.' })
   async accounts(@Args() { first, after }: PageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<AccountRecord>> {
     const page = await ctx.ledger.listAccountIds(first ?? DEFAULT_PAGE_SIZE, after);
     return loadConnection(page, ctx.loaders.accounts);
   }
 
-  @Authorized('write')
+  @RequiresScopes('write')
   @Mutation(() => Account, { nullable: true, description: 'Opens an account with a zero balance. Idempotent when given a key.' })
   @Idempotent()
   async createAccount(@Args() { input }: CreateAccountArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<AccountRecord> {
@@ -41,6 +42,7 @@ export class AccountResolver {
     return account;
   }
 
+  @RequiresScopes('read')
   @FieldResolver(() => TransferConnection, { description: 'Transfers from or to this account, oldest first.' })
   async transfers(@Root() account: AccountRecord, @Args() { first, after }: PageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
     const page = await ctx.ledger.listTransferIds(account.id, first ?? DEFAULT_PAGE_SIZE, after);

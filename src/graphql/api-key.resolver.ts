@@ -1,20 +1,22 @@
-import { Args, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { assertMintable } from '../auth/minting';
 import type { ApiKeyRecord } from '../auth/store';
 import { Idempotent, IdempotencyCallParam } from '../idempotency';
 import type { IdempotencyCall } from '../idempotency';
 import { CreateApiKeyArgs, RevokeApiKeyArgs } from './api-key.input';
 import type { Context } from './context';
+import { RequiresScopes } from './scope';
 import { ApiKey, CreatedApiKey } from './viewer.type';
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
-  @Authorized('admin')
+  @RequiresScopes('admin')
   @Query(() => [ApiKey], { description: "The tenant's api keys, revoked ones included; never a secret or a hash." })
   apiKeys(@Ctx() ctx: Context): Promise<ApiKeyRecord[]> {
     return ctx.auth.listApiKeys(ctx.principal.tenantId);
   }
 
-  @Authorized('admin')
+  @RequiresScopes('admin')
   @Mutation(() => CreatedApiKey, { nullable: true, description: 'Creates a key; its secret is in this answer only. Rotate by creating a new key, then revoking the old one.' })
   @Idempotent()
   async createApiKey(
@@ -22,15 +24,13 @@ export class ApiKeyResolver {
     @Ctx() ctx: Context,
     @IdempotencyCallParam() idempotency: IdempotencyCall | null,
   ): Promise<{ apiKey: ApiKeyRecord; secret: string | null; secretOmitted: boolean }> {
-    const created = await ctx.auth.createApiKey(
-      ctx.principal.tenantId,
-      { name: input.name, scopes: input.scopes, ipAllowlist: input.ipAllowlist ?? [], rateLimitPerSecond: input.rateLimitPerSecond },
-      idempotency ?? undefined,
-    );
+    const newKey = { name: input.name, scopes: input.scopes, ipAllowlist: input.ipAllowlist ?? [], rateLimitPerSecond: input.rateLimitPerSecond };
+    assertMintable(ctx.principal, newKey, ctx.tenantRatePerSecond);
+    const created = await ctx.auth.createApiKey(ctx.principal.tenantId, newKey, idempotency ?? undefined);
     return { apiKey: created.apiKey, secret: created.secret, secretOmitted: created.secret === null };
   }
 
-  @Authorized('admin')
+  @RequiresScopes('admin')
   @Mutation(() => ApiKey, { nullable: true, description: 'Stops a key from working on every instance from the next request on.' })
   @Idempotent()
   revokeApiKey(@Args() { id }: RevokeApiKeyArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<ApiKeyRecord> {

@@ -21,6 +21,8 @@ export interface Context {
   readonly loaders: Loaders;
   /** What the admit step decided (rate limit, cost), for `extensions.cost`. */
   readonly admission?: Admission;
+  /** The tenant's request rate (RATE_LIMIT_PER_SECOND): no key may be minted with a higher one. */
+  readonly tenantRatePerSecond: number;
 }
 
 export function createLoaders(ledger: LedgerStore): Loaders {

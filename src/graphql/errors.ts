@@ -11,7 +11,7 @@ import {
   InvalidInputError,
 } from '../ledger/errors';
 import { isRedisUnavailable, WriteOutcomeUnknownError } from '../redis/client';
-import { ApiKeyNotFoundError, AuthInputError } from '../auth/errors';
+import { ApiKeyNotFoundError, AuthInputError, KeyEscalationError } from '../auth/errors';
 import type { Logger } from '../log';
 
 /** Maps a domain or infrastructure error to its public GraphQL error; unknown errors pass through. */

@@ -1,12 +1,13 @@
-import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Query, Resolver } from 'type-graphql';
 import { readIdempotencyRecord } from '../idempotency';
 import type { IdempotencyRecordView } from '../idempotency';
 import type { Context } from './context';
 import { IdempotencyRecord } from './idempotency.type';
+import { RequiresScopes } from './scope';
 
 @Resolver(() => IdempotencyRecord)
 export class IdempotencyResolver {
-  @Authorized('read')
+  @RequiresScopes('read')
   @Query(() => IdempotencyRecord, { nullable: true, description: 'What happened to a key; null when this tenant never used it or it expired.' })
   idempotencyRecord(@Arg('key') key: string, @Ctx() ctx: Context): Promise<IdempotencyRecordView | null> {
     return readIdempotencyRecord(ctx.redis, ctx.ledger.namespace, key);

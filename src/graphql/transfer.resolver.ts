@@ -1,4 +1,4 @@
-import { Arg, Authorized, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Idempotent, IdempotencyCallParam } from '../idempotency';
 import type { IdempotencyCall } from '../idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
@@ -8,6 +8,7 @@ import type { Context } from './context';
 import { refreshLoaders } from './context';
 import { ConnectionListSize, MutationCost } from './cost';
 import { loadConnection } from './load-connection';
+import { RequiresScopes } from './scope';
 import { CreateTransferArgs, TransfersArgs } from './transfer.input';
 import { Account } from './account.type';
 import { Transfer, TransferConnection } from './transfer.type';
@@ -20,20 +21,20 @@ async function accountOf(ctx: Context, accountId: string): Promise<AccountRecord
 
 @Resolver(() => Transfer)
 export class TransferResolver {
-  @Authorized('read')
+  @RequiresScopes('read')
   @Query(() => Transfer, { nullable: true, description: 'Null when the transfer does not exist for this tenant.' })
   transfer(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<TransferRecord | null> {
     return ctx.loaders.transfers.load(id);
   }
 
-  @Authorized('read')
+  @RequiresScopes('read')
   @Query(() => TransferConnection, { description: 'Transfers of the tenant, or of one account, oldest first.' })
   async transfers(@Args() { accountId, first, after }: TransfersArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
     const page = await ctx.ledger.listTransferIds(accountId, first ?? DEFAULT_PAGE_SIZE, after);
     return loadConnection(page, ctx.loaders.transfers);
   }
 
-  @Authorized('write')
+  @RequiresScopes('write')
   @Mutation(() => Transfer, { nullable: true, description: 'Moves money between two accounts of the same currency, atomically and exactly once per idempotency key.' })
   @Idempotent({ required: true })
   async createTransfer(@Args() { input }: CreateTransferArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<TransferRecord> {
@@ -52,11 +53,13 @@ export class TransferResolver {
     return transfer;
   }
 
+  @RequiresScopes('read')
   @FieldResolver(() => Account)
   fromAccount(@Root() transfer: TransferRecord, @Ctx() ctx: Context): Promise<AccountRecord> {
     return accountOf(ctx, transfer.fromAccountId);
   }
 
+  @RequiresScopes('read')
   @FieldResolver(() => Account)
   toAccount(@Root() transfer: TransferRecord, @Ctx() ctx: Context): Promise<AccountRecord> {
     return accountOf(ctx, transfer.toAccountId);

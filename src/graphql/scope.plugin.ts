@@ -1,0 +1,82 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { getNamedType, isInterfaceType, isObjectType, Kind } from 'graphql';
+import type { DocumentNode, FragmentDefinitionNode, GraphQLNamedType, GraphQLSchema, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { ForbiddenError } from '../errors';
+import { describeMissingScopes, requiredScopesOf } from './scope';
+
+export interface ScopePluginOptions<TContext> {
+  /** The scopes the calling key holds (lower case, as `RequiresScopes` names them). */
+  scopesOf(context: TContext): readonly string[];
+}
+
+/** A field of the operation that needs a scope the caller lacks, by schema coordinate. */
+export interface ScopeViolation {
+  /** `Type.field`, e.g. `Transfer.fromAccount` (aliases do not matter: the field does). */
+  readonly coordinate: string;
+  readonly missing: readonly string[];
+}
+
+/**
+ * Every field the operation selects whose required scopes (see `RequiresScopes`) the caller lacks,
+ * one entry per schema coordinate. Aliases, fragments, inline fragments and fields under `@skip` or
+ * `@include` are all counted: a field asked for is a field checked, whatever the variables say.
+ * Each fragment is walked once (its type condition fixes its parent type, so every spread of it
+ * asks for the same fields), so the walk is linear in the document's size. Meta fields
+ * (`__typename`, introspection) read no ledger data and need no scope.
+ */
+export function findScopeViolations(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, granted: readonly string[]): ScopeViolation[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const walkedFragments = new Set<string>();
+  const violations = new Map<string, readonly string[]>();
+
+  const walk = (selectionSet: SelectionSetNode, parentType: GraphQLNamedType | undefined | null): void => {
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parentType);
+      } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        if (walkedFragments.has(name) || fragment === undefined) continue;
+        walkedFragments.add(name);
+        walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value));
+      } else {
+        // Validation has run: an unknown field or a selection on a leaf cannot get here.
+        if (!isObjectType(parentType) && !isInterfaceType(parentType)) continue;
+        const field = parentType.getFields()[selection.name.value];
+        if (field === undefined) continue; // __typename, __schema, __type
+        const coordinate = `${parentType.name}.${field.name}`;
+        const missing = requiredScopesOf(field).filter((scope) => !granted.includes(scope));
+        if (missing.length > 0) violations.set(coordinate, missing);
+        if (selection.selectionSet) walk(selection.selectionSet, getNamedType(field.type));
+      }
+    }
+  };
+  walk(operation.selectionSet, schema.getRootType(operation.operation));
+  return [...violations].map(([coordinate, missing]) => ({ coordinate, missing }));
+}
+
+/**
+ * Refuses, before execution, an operation that selects any field its key may not read or run:
+ * 403 FORBIDDEN naming every such field, and nothing executes, so a mutation whose selection asks
+ * for more than the key may see does not happen at all (rather than moving money and then
+ * withholding the answer). It runs at `didResolveOperation`, after validation, before the
+ * resolvers; the `@Authorized` check on each field stays as a second line when fields resolve.
+ */
+export function scopePlugin<TContext extends object>(options: ScopePluginOptions<TContext>): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, contextValue }) {
+          if (operation === undefined) return;
+          const violations = findScopeViolations(schema, document, operation, options.scopesOf(contextValue));
+          if (violations.length === 0) return;
+          const reasons = violations.map(({ coordinate, missing }) => describeMissingScopes(coordinate, missing));
+          throw new ForbiddenError(`${reasons.join('; ')}, which this api key does not have. Nothing was executed.`);
+        },
+      };
+    },
+  };
+}
