@@ -25,7 +25,7 @@ import { createGraphQLHandler } from './http/graphql';
 import { idempotencyPlugin } from './idempotency';
 import { LedgerStore } from './ledger/store';
 import type { Logger } from './log';
-import { costPlugin, DEFAULT_QUERY_LIMITS } from './ratelimit';
+import { costPlugin, DEFAULT_QUERY_LIMITS, refundQueryCost } from './ratelimit';
 import type { RedisClient } from './redis/client';
 import { pingRedis } from './redis/client';
 
@@ -88,7 +88,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       httpStatusPlugin(),
       scopePlugin<Context>({ scopesOf: (context) => context.principal.scopes }),
       validateArgumentsPlugin<Context>({ checks: argumentChecks(schema), toGraphQLError: toApiError }),
-      costPlugin<Context>((context) => context.admission),
+      costPlugin<Context>({ admissionOf: (context) => context.admission, refund: (context, points) => refundQueryCost(redis, context.principal.tenantId, points, config) }),
       idempotencyPlugin<Context>({
         redis,
         identify: (context) => context.ledger.namespace,

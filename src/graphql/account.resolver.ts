@@ -9,6 +9,7 @@ import type { ConnectionShape } from './connection';
 import type { Context } from './context';
 import { refreshLoaders } from './context';
 import { ConnectionListSize, MutationCost } from './cost';
+import { ConnectionListSize, MutationCost } from './cost';
 import { loadConnection } from './load-connection';
 import { RequiresScopes } from './scope';
 import { AccountConnection, TransferConnection } from './transfer.type';
@@ -22,6 +23,7 @@ export class AccountResolver {
   }
 
   @RequiresScopes('read')
+  @ConnectionListSize()
   @Query(() => AccountConnection, { description: 'The tenant\'s accounts, oldest first.' })
   async accounts(@Args() { first, after }: PageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<AccountRecord>> {
     const page = await ctx.ledger.listAccountIds(first ?? DEFAULT_PAGE_SIZE, after);
@@ -29,6 +31,7 @@ export class AccountResolver {
   }
 
   @RequiresScopes('write')
+  @MutationCost()
   @Mutation(() => Account, { nullable: true, description: 'Opens an account with a zero balance. Idempotent when given a key.' })
   @Idempotent()
   async createAccount(@Args() { input }: CreateAccountArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<AccountRecord> {
@@ -43,6 +46,7 @@ export class AccountResolver {
   }
 
   @RequiresScopes('read')
+  @ConnectionListSize()
   @FieldResolver(() => TransferConnection, { description: 'Transfers from or to this account, oldest first.' })
   async transfers(@Root() account: AccountRecord, @Args() { first, after }: PageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
     const page = await ctx.ledger.listTransferIds(account.id, first ?? DEFAULT_PAGE_SIZE, after);

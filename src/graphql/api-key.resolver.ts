@@ -5,18 +5,21 @@ import { Idempotent, IdempotencyCallParam } from '../idempotency';
 import type { IdempotencyCall } from '../idempotency';
 import { CreateApiKeyArgs, RevokeApiKeyArgs } from './api-key.input';
 import type { Context } from './context';
+import { ApiKeysListSize, MutationCost } from './cost';
 import { RequiresScopes } from './scope';
 import { ApiKey, CreatedApiKey } from './viewer.type';
 
 @Resolver(() => ApiKey)
 export class ApiKeyResolver {
   @RequiresScopes('admin')
+  @ApiKeysListSize()
   @Query(() => [ApiKey], { description: "The tenant's api keys, revoked ones included; never a secret or a hash." })
   apiKeys(@Ctx() ctx: Context): Promise<ApiKeyRecord[]> {
     return ctx.auth.listApiKeys(ctx.principal.tenantId);
   }
 
   @RequiresScopes('admin')
+  @MutationCost()
   @Mutation(() => CreatedApiKey, { nullable: true, description: 'Creates a key; its secret is in this answer only. Rotate by creating a new key, then revoking the old one.' })
   @Idempotent()
   async createApiKey(
@@ -31,6 +34,7 @@ export class ApiKeyResolver {
   }
 
   @RequiresScopes('admin')
+  @MutationCost()
   @Mutation(() => ApiKey, { nullable: true, description: 'Stops a key from working on every instance from the next request on.' })
   @Idempotent()
   revokeApiKey(@Args() { id }: RevokeApiKeyArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<ApiKeyRecord> {

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
+import { specifiedDirectives } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
+import { COST_DIRECTIVES } from '../ratelimit/directives';
 // Import order is decorator order, which is the order of the root fields in the emitted schema.
 import { ViewerResolver } from './viewer.resolver';
 import { AccountResolver } from './account.resolver';
@@ -19,6 +21,8 @@ export function buildLedgerSchema(): GraphQLSchema {
     authChecker: scopeAuthChecker,
     globalMiddlewares: [mapDomainErrors],
     validate: false,
+    // @cost and @listSize (IBM cost specification): declared here, used on fields (./cost.ts).
+    directives: [...specifiedDirectives, ...COST_DIRECTIVES],
   });
   return schema;
 }

@@ -7,6 +7,7 @@ import type { ConnectionShape } from './connection';
 import type { Context } from './context';
 import { refreshLoaders } from './context';
 import { ConnectionListSize, MutationCost } from './cost';
+import { ConnectionListSize, MutationCost } from './cost';
 import { loadConnection } from './load-connection';
 import { RequiresScopes } from './scope';
 import { CreateTransferArgs, TransfersArgs } from './transfer.input';
@@ -28,6 +29,7 @@ export class TransferResolver {
   }
 
   @RequiresScopes('read')
+  @ConnectionListSize()
   @Query(() => TransferConnection, { description: 'Transfers of the tenant, or of one account, oldest first.' })
   async transfers(@Args() { accountId, first, after }: TransfersArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
     const page = await ctx.ledger.listTransferIds(accountId, first ?? DEFAULT_PAGE_SIZE, after);
@@ -35,6 +37,7 @@ export class TransferResolver {
   }
 
   @RequiresScopes('write')
+  @MutationCost()
   @Mutation(() => Transfer, { nullable: true, description: 'Moves money between two accounts of the same currency, atomically and exactly once per idempotency key.' })
   @Idempotent({ required: true })
   async createTransfer(@Args() { input }: CreateTransferArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<TransferRecord> {

@@ -1,4 +1,4 @@
-import { getNamedType, GraphQLError, isLeafType, isObjectType, isInterfaceType, Kind, parse, valueFromAST } from 'graphql';
+import { getNamedType, GraphQLError, isObjectType, Kind, parse, SchemaMetaFieldDef, TypeMetaFieldDef, valueFromAST, valueFromASTUntyped } from 'graphql';
 import type {
   DocumentNode,
   FieldNode,
@@ -9,97 +9,213 @@ import type {
   OperationDefinitionNode,
   SelectionSetNode,
 } from 'graphql';
+import { checkVariables, DEFAULT_VARIABLE_LIMITS } from './variables';
+import type { VariableLimits } from './variables';
+import { DEFAULT_LIST_SIZE, INTROSPECTION_WEIGHTS, priceOf } from './weights';
+import type { ListSize } from './weights';
 
 /** Caps on a query's shape, enforced before execution. */
 export interface QueryLimits {
   /** Largest estimated cost of one query (QUERY_COST_MAX). */
   readonly maxCost: number;
-  /** Nesting depth of fields (introspection fields not counted). */
+  /** Nesting depth of fields (introspection fields not counted: they have their own cap). */
   readonly maxDepth: number;
-  /** Aliased fields in the whole document. */
+  /** Aliased fields, counted as the query would run: a fragment's aliases once per spread. */
   readonly maxAliases: number;
   /** Lexical tokens: the parser stops at this many, so a huge document costs little to refuse. */
   readonly maxTokens: number;
-  /** Directives in the whole document. */
+  /** Directives, counted like aliases. */
   readonly maxDirectives: number;
+  /** Fragment definitions in the document. */
+  readonly maxFragments: number;
+  /** Fragment spreads in the document. */
+  readonly maxSpreads: number;
+  /** Nesting inside introspection (`__schema`, `__type`), `ofType` chains not counted. */
+  readonly maxIntrospectionDepth: number;
+  /** Bounds on the variables, checked before anything else. */
+  readonly variables: VariableLimits;
 }
 
-export const DEFAULT_QUERY_LIMITS: Omit<QueryLimits, 'maxCost'> = { maxDepth: 12, maxAliases: 30, maxTokens: 3000, maxDirectives: 20 };
+export const DEFAULT_QUERY_LIMITS: Omit<QueryLimits, 'maxCost'> = {
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 3000,
+  maxDirectives: 20,
+  maxFragments: 50,
+  maxSpreads: 100,
+  // __schema > types > fields > args > type > name, as every GraphQL IDE asks it.
+  maxIntrospectionDepth: 6,
+  variables: DEFAULT_VARIABLE_LIMITS,
+};
 
 export type QueryAnalysis =
-  | { readonly kind: 'ok'; readonly cost: number }
-  /** The query is over a cap: refuse it with QUERY_TOO_COMPLEX. */
-  | { readonly kind: 'tooComplex'; readonly reason: string; readonly cost: number | null }
+  /** `visitedNodes`: selections the walk visited, a small multiple of the document's size. */
+  | { readonly kind: 'ok'; readonly cost: number; readonly visitedNodes: number }
+  /** The query (or its variables) is over a cap: refuse it with QUERY_TOO_COMPLEX. */
+  | { readonly kind: 'tooComplex'; readonly reason: string; readonly cost: number | null; readonly visitedNodes: number }
   /** Not a document we can analyse (syntax error, no such operation): Apollo will answer it. */
   | { readonly kind: 'unparsed' };
 
-/** Field arguments named like this multiply the cost of their connection's items. */
-const PAGE_SIZE_ARGUMENT = 'first';
-const DEFAULT_PAGE_SIZE = 20;
-const MUTATION_FIELD_COST = 10;
+/**
+ * What a selection set adds up to under one parent type. Fragments are summarised once per
+ * document (and per set of sized fields they are read under), and a spread adds the summary: so
+ * a chain of fragments that each spread the next twice costs one visit per node, not 2^depth.
+ * Counts are of the query as it would run (a fragment's aliases once per spread), so they may be
+ * huge numbers, never huge work.
+ */
+interface Summary {
+  cost: number;
+  /** The part of `cost` from fields named in the enclosing field's `sizedFields` (connection edges). */
+  sizedCost: number;
+  /** Deepest nesting of ordinary fields below this level (1 for a level of leaves). */
+  depth: number;
+  /** Deepest nesting of introspection fields below this level. */
+  introspectionDepth: number;
+  aliases: number;
+  directives: number;
+  spreads: number;
+}
+
+function emptySummary(): Summary {
+  return { cost: 0, sizedCost: 0, depth: 0, introspectionDepth: 0, aliases: 0, directives: 0, spreads: 0 };
+}
+
+function addInto(total: Summary, part: Summary): void {
+  total.cost += part.cost;
+  total.sizedCost += part.sizedCost;
+  total.depth = Math.max(total.depth, part.depth);
+  total.introspectionDepth = Math.max(total.introspectionDepth, part.introspectionDepth);
+  total.aliases += part.aliases;
+  total.directives += part.directives;
+  total.spreads += part.spreads;
+}
+
+/** A reason to refuse that the walk found (a fragment cycle, a missing slicing argument). */
+class Refusal extends Error {}
 
 interface Walk {
   readonly schema: GraphQLSchema;
-  readonly fragments: Map<string, FragmentDefinitionNode>;
+  readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
+  /** The request's variables over the operation's defaults: what slicing arguments read. */
   readonly variables: Record<string, unknown>;
-  aliases: number;
-  directives: number;
-  maxDepth: number;
+  /** Fragment summaries by `name|sizedFields`; `null` while being computed (a cycle if met). */
+  readonly memo: Map<string, Summary | null>;
+  visitedNodes: number;
 }
 
-function pageSize(walk: Walk, field: GraphQLField<unknown, unknown>, node: FieldNode): number {
-  const definition = field.args.find((arg) => arg.name === PAGE_SIZE_ARGUMENT);
-  if (definition === undefined) return 1;
-  const argument = node.arguments?.find((arg) => arg.name.value === PAGE_SIZE_ARGUMENT);
-  const value = argument ? valueFromAST(argument.value, definition.type, walk.variables) : definition.defaultValue;
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : DEFAULT_PAGE_SIZE;
+function isIntrospectionType(type: GraphQLNamedType | undefined): boolean {
+  return type !== undefined && type.name.startsWith('__');
 }
 
 /**
- * Cost of a selection set under a parent type (DESIGN.md): scalars and enums 0, an object field 1
- * plus its selection, a connection `first` × (its items' selection) + 1, introspection 0.
+ * The size a `@listSize` gives a field in this query: the largest slicing argument given (its
+ * default when left out), else the assumed size. A value the analysis cannot read as a number
+ * (an explicit null, a string, a missing variable) counts as the assumed size.
  */
-function selectionCost(walk: Walk, selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, depth: number, visiting: Set<string>): number {
-  let total = 0;
+function listSizeFor(walk: Walk, field: GraphQLField<unknown, unknown>, node: FieldNode, listSize: ListSize): number {
+  const fallback = listSize.assumedSize ?? DEFAULT_LIST_SIZE;
+  let size: number | null = null;
+  let given = 0;
+  for (const name of listSize.slicingArguments) {
+    const definition = field.args.find((argument) => argument.name === name);
+    if (definition === undefined) continue;
+    const argument = node.arguments?.find((candidate) => candidate.name.value === name);
+    if (argument !== undefined) given += 1;
+    const value = argument === undefined ? definition.defaultValue : valueFromAST(argument.value, definition.type, walk.variables);
+    if (argument === undefined && value === undefined) continue;
+    const slice = typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : fallback;
+    size = Math.max(size ?? 0, slice);
+  }
+  if (listSize.requireOneSlicingArgument && listSize.slicingArguments.length > 0 && given !== 1) {
+    throw new Refusal(`the field "${field.name}" needs exactly one of the arguments ${listSize.slicingArguments.join(', ')}`);
+  }
+  return size ?? fallback;
+}
+
+/**
+ * `sized`: the field is one of its parent's `sizedFields` (a connection's edges): the parent's
+ * size multiplies it, in place of its own list size.
+ */
+function fieldSummary(walk: Walk, node: FieldNode, parent: GraphQLNamedType | undefined, sized: boolean): Summary {
+  const summary = emptySummary();
+  summary.aliases = node.alias ? 1 : 0;
+  summary.directives = node.directives?.length ?? 0;
+  const name = node.name.value;
+  if (name === '__typename') return summary;
+
+  const introspectionRoot = INTROSPECTION_WEIGHTS.get(name);
+  const inIntrospection = introspectionRoot !== undefined || isIntrospectionType(parent);
+  const field = parent !== undefined && isObjectType(parent) ? parent.getFields()[name] : undefined;
+  const price = field !== undefined && parent !== undefined && isObjectType(parent) ? priceOf(walk.schema, parent, field) : undefined;
+  const childType = name === '__schema' ? getNamedType(SchemaMetaFieldDef.type) : name === '__type' ? getNamedType(TypeMetaFieldDef.type) : price?.namedType;
+
+  // An unknown field (validation refuses it later) is priced like an object, its selection still walked.
+  let weight = introspectionRoot ?? (inIntrospection ? 0 : (price?.weight ?? 1));
+  if (price !== undefined) {
+    for (const argument of node.arguments ?? []) weight += price.argumentWeights.get(argument.name.value) ?? 0;
+  }
+  const listSize = inIntrospection ? null : (price?.listSize ?? null);
+  const size = field !== undefined && listSize !== null ? listSizeFor(walk, field, node, listSize) : 1;
+
+  const children = node.selectionSet ? selectionSetSummary(walk, node.selectionSet, childType, listSize?.sizedFields ?? []) : emptySummary();
+  if (sized) summary.cost = weight + children.cost;
+  else if (price?.isList) summary.cost = size * (weight + children.cost);
+  else if (listSize !== null && listSize.sizedFields.length > 0) summary.cost = weight + (children.cost - children.sizedCost) + size * children.sizedCost;
+  else summary.cost = weight + children.cost;
+
+  if (inIntrospection) {
+    summary.introspectionDepth = (name === 'ofType' ? 0 : 1) + children.introspectionDepth;
+  } else {
+    summary.depth = 1 + children.depth;
+    summary.introspectionDepth = children.introspectionDepth;
+  }
+  summary.aliases += children.aliases;
+  summary.directives += children.directives;
+  summary.spreads = children.spreads;
+  return summary;
+}
+
+function fragmentSummary(walk: Walk, name: string, sizedFields: readonly string[]): Summary {
+  const fragment = walk.fragments.get(name);
+  // An unknown fragment: validation refuses the document after authentication.
+  if (fragment === undefined) return emptySummary();
+  const key = `${name}|${sizedFields.join(',')}`;
+  const known = walk.memo.get(key);
+  if (known === null) throw new Refusal(`the fragment "${name}" spreads itself`);
+  if (known !== undefined) return known;
+  walk.memo.set(key, null);
+  const type = walk.schema.getType(fragment.typeCondition.name.value) ?? undefined;
+  const summary = selectionSetSummary(walk, fragment.selectionSet, type, sizedFields);
+  summary.directives += fragment.directives?.length ?? 0;
+  walk.memo.set(key, summary);
+  return summary;
+}
+
+/**
+ * Cost and shape of a selection set under `parent`, by the IBM cost rules read from the schema
+ * (weights.ts): a field costs its weight plus its selection; a list multiplies both by its size;
+ * a field with `sizedFields` (a connection) multiplies only those fields of its selection.
+ */
+function selectionSetSummary(walk: Walk, selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, sizedFields: readonly string[]): Summary {
+  const total = emptySummary();
   for (const selection of selectionSet.selections) {
-    walk.directives += selection.directives?.length ?? 0;
-    if (selection.kind === Kind.FRAGMENT_SPREAD) {
-      const fragment = walk.fragments.get(selection.name.value);
-      if (fragment === undefined || visiting.has(fragment.name.value)) continue;
-      visiting.add(fragment.name.value);
-      total += selectionCost(walk, fragment.selectionSet, walk.schema.getType(fragment.typeCondition.name.value) ?? parent, depth, visiting);
-      visiting.delete(fragment.name.value);
-      continue;
+    walk.visitedNodes += 1;
+    if (selection.kind === Kind.FIELD) {
+      const sized = sizedFields.includes(selection.name.value);
+      const part = fieldSummary(walk, selection, parent, sized);
+      if (sized) part.sizedCost = part.cost;
+      addInto(total, part);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      const type = selection.typeCondition ? (walk.schema.getType(selection.typeCondition.name.value) ?? undefined) : parent;
+      const part = selectionSetSummary(walk, selection.selectionSet, type, sizedFields);
+      part.directives += selection.directives?.length ?? 0;
+      addInto(total, part);
+    } else {
+      const part = { ...fragmentSummary(walk, selection.name.value, sizedFields) };
+      part.directives += selection.directives?.length ?? 0;
+      part.spreads += 1;
+      addInto(total, part);
     }
-    if (selection.kind === Kind.INLINE_FRAGMENT) {
-      const typed = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : parent;
-      total += selectionCost(walk, selection.selectionSet, typed ?? parent, depth, visiting);
-      continue;
-    }
-    if (selection.alias) walk.aliases += 1;
-    const name = selection.name.value;
-    if (name.startsWith('__')) continue; // introspection: free, and not counted in depth
-    walk.maxDepth = Math.max(walk.maxDepth, depth);
-    const field = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
-    const type = field ? getNamedType(field.type) : undefined;
-    if (type && isLeafType(type)) continue;
-    if (!selection.selectionSet) {
-      total += 1;
-      continue;
-    }
-    if (field && type && type.name.endsWith('Connection')) {
-      const size = pageSize(walk, field, selection);
-      let items = 0;
-      let rest = 0;
-      for (const child of selection.selectionSet.selections) {
-        const cost = selectionCost(walk, { kind: Kind.SELECTION_SET, selections: [child] }, type, depth + 1, visiting);
-        if (child.kind === Kind.FIELD && (child.name.value === 'edges' || child.name.value === 'nodes')) items += cost;
-        else rest += cost;
-      }
-      total += 1 + size * items + rest;
-      continue;
-    }
-    total += 1 + selectionCost(walk, selection.selectionSet, type, depth + 1, visiting);
   }
   return total;
 }
@@ -110,18 +226,34 @@ function operationOf(document: DocumentNode, operationName: string | undefined):
   return operations.length === 1 ? operations[0] : undefined;
 }
 
+/** The request's variables over the defaults the operation declares. */
+function effectiveVariables(operation: OperationDefinitionNode, variables: Record<string, unknown>): Record<string, unknown> {
+  const effective: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue !== undefined) effective[definition.variable.name.value] = valueFromASTUntyped(definition.defaultValue);
+  }
+  return { ...effective, ...variables };
+}
+
+function tooComplex(reason: string, cost: number | null, visitedNodes: number): QueryAnalysis {
+  return { kind: 'tooComplex', reason, cost: cost !== null && Number.isFinite(cost) ? cost : null, visitedNodes };
+}
+
 /**
- * Checks a query's shape and estimates its cost before execution, without validating it (Apollo
- * does that after authentication). Parsing stops at `maxTokens`, so a 5,000-deep or 500-alias
- * document is refused after reading at most that many tokens.
+ * Checks a query's variables and shape and estimates its cost before execution, without
+ * validating it (Apollo does that after authentication). Parsing stops at `maxTokens`, every
+ * fragment is read once, and the variables are bounded before anything reads them: the work is
+ * linear in the size of the request, whatever it holds.
  */
 export function analyzeQuery(schema: GraphQLSchema, source: string, operationName: string | undefined, variables: Record<string, unknown>, limits: QueryLimits): QueryAnalysis {
+  const variablesProblem = checkVariables(variables, limits.variables);
+  if (variablesProblem !== null) return tooComplex(variablesProblem, null, 0);
   let document: DocumentNode;
   try {
     document = parse(source, { maxTokens: limits.maxTokens, noLocation: true });
   } catch (error) {
     if (error instanceof GraphQLError && /contains more th\w* \d+ tokens/i.test(error.message)) {
-      return { kind: 'tooComplex', reason: `the document has more than ${limits.maxTokens} tokens`, cost: null };
+      return tooComplex(`the document has more than ${limits.maxTokens} tokens`, null, 0);
     }
     return { kind: 'unparsed' };
   }
@@ -131,17 +263,30 @@ export function analyzeQuery(schema: GraphQLSchema, source: string, operationNam
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const walk: Walk = { schema, fragments, variables, aliases: 0, directives: operation.directives?.length ?? 0, maxDepth: 0 };
+  if (fragments.size > limits.maxFragments) return tooComplex(`the document defines ${fragments.size} fragments; the limit is ${limits.maxFragments}`, null, 0);
+
+  const walk: Walk = { schema, fragments, variables: effectiveVariables(operation, variables), memo: new Map(), visitedNodes: 0 };
   const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
-  let cost = 0;
-  for (const selection of operation.selectionSet.selections) {
-    const fieldCost = selectionCost(walk, { kind: Kind.SELECTION_SET, selections: [selection] }, root ?? undefined, 1, new Set());
-    const isField = selection.kind === Kind.FIELD && !selection.name.value.startsWith('__');
-    cost += operation.operation === 'mutation' && isField ? MUTATION_FIELD_COST + Math.max(0, fieldCost - 1) : fieldCost;
+  let summary: Summary;
+  try {
+    summary = selectionSetSummary(walk, operation.selectionSet, root ?? undefined, []);
+  } catch (error) {
+    if (error instanceof Refusal) return tooComplex(error.message, null, walk.visitedNodes);
+    throw error;
   }
-  if (walk.maxDepth > limits.maxDepth) return { kind: 'tooComplex', reason: `the query nests ${walk.maxDepth} levels deep; the limit is ${limits.maxDepth}`, cost };
-  if (walk.aliases > limits.maxAliases) return { kind: 'tooComplex', reason: `the query has ${walk.aliases} aliases; the limit is ${limits.maxAliases}`, cost };
-  if (walk.directives > limits.maxDirectives) return { kind: 'tooComplex', reason: `the query has ${walk.directives} directives; the limit is ${limits.maxDirectives}`, cost };
-  if (cost > limits.maxCost) return { kind: 'tooComplex', reason: `the query would cost ${cost} points; the limit is ${limits.maxCost} (lower "first" or select less)`, cost };
-  return { kind: 'ok', cost };
+  summary.directives += operation.directives?.length ?? 0;
+  const { cost, visitedNodes } = { cost: summary.cost, visitedNodes: walk.visitedNodes };
+  const over = (what: string, count: number, limit: number): QueryAnalysis => tooComplex(`the query has ${count} ${what}; the limit is ${limit}`, cost, visitedNodes);
+  if (summary.spreads > limits.maxSpreads) return over('fragment spreads (counted as it would run)', summary.spreads, limits.maxSpreads);
+  if (summary.depth > limits.maxDepth) return tooComplex(`the query nests ${summary.depth} levels deep; the limit is ${limits.maxDepth}`, cost, visitedNodes);
+  if (summary.introspectionDepth > limits.maxIntrospectionDepth) {
+    return tooComplex(`the introspection nests ${summary.introspectionDepth} levels deep; the limit is ${limits.maxIntrospectionDepth}`, cost, visitedNodes);
+  }
+  if (summary.aliases > limits.maxAliases) return over('aliases', summary.aliases, limits.maxAliases);
+  if (summary.directives > limits.maxDirectives) return over('directives', summary.directives, limits.maxDirectives);
+  if (cost > limits.maxCost) {
+    const shown = Number.isFinite(cost) && cost < 1e15 ? String(cost) : 'more than 10^15';
+    return tooComplex(`the query would cost ${shown} points; the limit is ${limits.maxCost} (lower "first" or select less)`, cost, visitedNodes);
+  }
+  return { kind: 'ok', cost, visitedNodes };
 }

@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { actualQueryCost } from './actual';
 
 /** What the admit step decided about one request's rate limit and cost budget. */
 export interface Admission {
@@ -27,10 +28,14 @@ export function rateLimitHeaders(admission: Admission): [string, string][] {
   ];
 }
 
-/** `extensions.cost` of a response, Shopify-style. */
-export function costExtension(admission: Admission): Record<string, unknown> {
+/**
+ * `extensions.cost` of a response, Shopify-style. `actualQueryCost` is what the query used, by the
+ * same rules on the real lists of the answer; null when nothing executed (a refusal).
+ */
+export function costExtension(admission: Admission, actualQueryCost: number | null = null): Record<string, unknown> {
   return {
     requestedQueryCost: admission.requestedQueryCost,
+    actualQueryCost,
     throttleStatus: {
       maximumAvailable: admission.maximumAvailable,
       currentlyAvailable: admission.currentlyAvailable,
@@ -39,18 +44,39 @@ export function costExtension(admission: Admission): Record<string, unknown> {
   };
 }
 
+export interface CostPluginOptions<TContext> {
+  /** The admission the admit step handed over through the context; none: nothing to report. */
+  admissionOf(context: TContext): Admission | undefined;
+  /**
+   * Gives unused points (requested − actual) back to the budget. Called after execution and not
+   * awaited: the response does not wait for it; a failure is logged at warn. Default: no refund.
+   */
+  refund?(context: TContext, points: number): Promise<unknown>;
+}
+
 /**
- * Puts `extensions.cost` on every response of an admitted request. The HTTP layer, which ran the
- * admit step before Apollo, hands the admission over through the context.
+ * Puts `extensions.cost` on every response of an admitted request and refunds what the query did
+ * not use: the budget was charged the estimate (an upper bound) before execution; after it, the
+ * actual cost is counted on the answer (actual.ts) and the difference goes back.
  */
-export function costPlugin<TContext extends object>(admissionOf: (context: TContext) => Admission | undefined): ApolloServerPlugin<TContext> {
+export function costPlugin<TContext extends object>(optionsOrAdmissionOf: CostPluginOptions<TContext> | CostPluginOptions<TContext>['admissionOf']): ApolloServerPlugin<TContext> {
+  const options: CostPluginOptions<TContext> = typeof optionsOrAdmissionOf === 'function' ? { admissionOf: optionsOrAdmissionOf } : optionsOrAdmissionOf;
   return {
-    async requestDidStart({ contextValue }) {
+    async requestDidStart() {
       return {
-        async willSendResponse({ response }) {
-          const admission = admissionOf(contextValue);
+        async willSendResponse({ response, contextValue, document, operation, request, schema, logger }) {
+          const admission = options.admissionOf(contextValue);
           if (admission === undefined || response.body.kind !== 'single') return;
-          response.body.singleResult.extensions = { ...response.body.singleResult.extensions, cost: costExtension(admission) };
+          const result = response.body.singleResult;
+          const executed = document !== undefined && operation !== undefined && result.data !== undefined && result.data !== null;
+          const actual = executed ? actualQueryCost(schema, document, operation, request.variables ?? {}, result.data) : 0;
+          // The estimate is an upper bound (tested): an actual above it refunds nothing and charges nothing more.
+          const unused = Math.max(0, admission.requestedQueryCost - actual);
+          const currentlyAvailable = Math.min(admission.maximumAvailable, admission.currentlyAvailable + unused);
+          result.extensions = { ...result.extensions, cost: costExtension({ ...admission, currentlyAvailable }, executed ? actual : null) };
+          if (unused > 0 && options.refund !== undefined) {
+            options.refund(contextValue, unused).catch((error: unknown) => logger.warn(`query-cost refund failed: ${String(error)}`));
+          }
         },
       };
     },

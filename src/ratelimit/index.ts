@@ -1,4 +1,11 @@
 export type { QueryAnalysis, QueryLimits } from './analyze';
 export { analyzeQuery, DEFAULT_QUERY_LIMITS } from './analyze';
-export type { Admission } from './headers';
+export { actualQueryCost } from './actual';
+export { COST_DIRECTIVES, costDirective, listSizeDirective } from './directives';
+export type { Admission, CostPluginOptions } from './headers';
 export { costExtension, costPlugin, rateLimitHeaders } from './headers';
+export type { CostBudget } from './refund';
+export { refundQueryCost } from './refund';
+export type { VariableLimits } from './variables';
+export { checkVariables, DEFAULT_VARIABLE_LIMITS } from './variables';
+export { DEFAULT_LIST_SIZE, DEFAULT_WEIGHTS, INTROSPECTION_WEIGHTS } from './weights';

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CreateApiKeyDocument } from '../generated/graphql';
 import { commandNames, watchTenantCommands } from '../helpers/monitor';
+import { LedgerStore } from '../../src/ledger/store';
+import { tenantKeys } from '../../src/redis/keys';
 import { codes, gql, startTestServer } from '../helpers/server';
 import type { GraphQLResponse, TestServer } from '../helpers/server';
 
@@ -110,7 +112,7 @@ describe('query limits, checked before execution', () => {
     expect([response.status, codes(response)]).toEqual([401, ['UNAUTHENTICATED']]);
   });
 
-  it('prices queries as DESIGN.md says and lets introspection through', async () => {
+  it('prices queries as DESIGN.md says and lets introspection through, at a price', async () => {
     const cost = async (query: string) => (await gql(server.url, query, {}, { 'api-key': apiKey })).body.extensions?.cost as { requestedQueryCost: number };
     expect((await cost('{ __typename }')).requestedQueryCost).toBe(0);
     expect((await cost('{ viewer { tenant { id name } } }')).requestedQueryCost).toBe(2);
@@ -126,6 +128,8 @@ describe('query limits, checked before execution', () => {
       { 'api-key': apiKey },
     );
     expect(introspection.status).toBe(200);
+    // Not free: a flat weight per __schema (see the README's cost section).
+    expect((introspection.body.extensions?.cost as { requestedQueryCost: number }).requestedQueryCost).toBe(100);
   });
 });
 
@@ -133,7 +137,10 @@ describe('query-cost budget', () => {
   it('reports extensions.cost on every response, falls with each query, refuses with 429 when short, and refills', async () => {
     const server = await startTestServer({ QUERY_COST_BUDGET: '100', QUERY_COST_MAX: '100', QUERY_COST_RESTORE_PER_SECOND: '10' });
     try {
-      const { apiKey } = await server.newTenant();
+      const { tenantId, apiKey } = await server.newTenant();
+      // 20 accounts, so the query uses all it is charged and nothing is refunded.
+      const ledger = new LedgerStore(server.redis, tenantId);
+      for (let i = 0; i < 20; i++) await ledger.createAccount({ name: `a${i}`, currency: 'EUR', allowNegativeBalance: false });
       const query = '{ accounts(first: 20) { edges { node { id } } } }'; // 41 points
       const available = (response: GraphQLResponse) =>
         (response.body.extensions?.cost as { throttleStatus: { currentlyAvailable: number; maximumAvailable: number; restoreRate: number } }).throttleStatus;
@@ -159,6 +166,38 @@ describe('query-cost budget', () => {
       const refilled = await gql(server.url, query, {}, { 'api-key': apiKey });
       expect(refilled.status).toBe(200);
       expect(available(refilled).currentlyAvailable).toBeLessThan(10);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('query-cost refund', () => {
+  it('charges the estimate, reports actualQueryCost from the answer, and gives the unused points back', async () => {
+    const server = await startTestServer({ QUERY_COST_BUDGET: '100', QUERY_COST_MAX: '100', QUERY_COST_RESTORE_PER_SECOND: '1' });
+    try {
+      const { tenantId, apiKey } = await server.newTenant();
+      const ledger = new LedgerStore(server.redis, tenantId);
+      for (let i = 0; i < 2; i++) await ledger.createAccount({ name: `a${i}`, currency: 'EUR', allowNegativeBalance: false });
+      const query = '{ accounts(first: 20) { edges { node { id } } } }';
+      const response = await gql(server.url, query, {}, { 'api-key': apiKey });
+      // requested 1 + 20 x 2; actual 1 + 2 x 2 (two accounts); 36 points back.
+      expect(response.body.extensions?.cost).toMatchObject({ requestedQueryCost: 41, actualQueryCost: 5, throttleStatus: { maximumAvailable: 100 } });
+      const reported = (response.body.extensions?.cost as { throttleStatus: { currentlyAvailable: number } }).throttleStatus.currentlyAvailable;
+      // 59 left after the charge, plus what restored meanwhile (1 point a second), plus 36.
+      expect(reported).toBeGreaterThanOrEqual(95);
+      expect(reported).toBeLessThan(98);
+      // The refund is sent without holding the response: wait for it in Redis (bounded).
+      let stored = 0;
+      for (let i = 0; i < 50 && stored < 95; i++) {
+        stored = Number(await server.redis.hget(tenantKeys(tenantId).costBudget, 'available'));
+        if (stored < 95) await sleep(20);
+      }
+      expect(stored).toBeGreaterThanOrEqual(95);
+      expect(stored).toBeLessThan(98);
+      // A refused query executed nothing: actualQueryCost null, nothing refunded.
+      const refused = await gql(server.url, '{ accounts(first: 100) { edges { node { id } } } }', {}, { 'api-key': apiKey });
+      expect([refused.status, codes(refused), (refused.body.extensions?.cost as { actualQueryCost: unknown }).actualQueryCost]).toEqual([400, ['QUERY_TOO_COMPLEX'], null]);
     } finally {
       await server.stop();
     }

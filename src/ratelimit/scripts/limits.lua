@@ -16,6 +16,10 @@
     at `key` with `available` (points) and `updatedAt` (ms). A request is admitted when its cost
     fits what is available now; then the cost is taken. With charge = false nothing is written.
     Returns allowed (bool), available (points after this request), retryAfterMs (when refused).
+
+  rl_refund(key, maximum, restorePerSecond, points, nowMs)
+    Gives back `points` of the budget at `key` (the part of a charged estimate that the query did
+    not use), never above `maximum`. Returns available (points after the refund).
 ]]
 local function rl_gcra(key, ratePerSecond, burst, nowMs, charge)
   local interval = 1000 / ratePerSecond
@@ -55,4 +59,18 @@ local function rl_budget(key, maximum, restorePerSecond, cost, nowMs, charge)
     redis.call('PEXPIRE', key, math.ceil((maximum - available) * 1000 / restorePerSecond) + 1000)
   end
   return true, available, 0
+end
+
+local function rl_refund(key, maximum, restorePerSecond, points, nowMs)
+  local state = redis.call('HMGET', key, 'available', 'updatedAt')
+  local available = tonumber(state[1])
+  if available == nil then
+    -- No state: the budget is full (it expired after refilling), nothing to give back.
+    return maximum
+  end
+  local updatedAt = tonumber(state[2]) or nowMs
+  available = math.min(maximum, available + (nowMs - updatedAt) * restorePerSecond / 1000 + points)
+  redis.call('HSET', key, 'available', string.format('%.3f', available), 'updatedAt', nowMs)
+  redis.call('PEXPIRE', key, math.ceil((maximum - available) * 1000 / restorePerSecond) + 1000)
+  return available
 end

@@ -1,0 +1,65 @@
+import { isLeafType, isObjectType, Kind } from 'graphql';
+import type { DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLNamedType, GraphQLObjectType, GraphQLSchema, OperationDefinitionNode } from 'graphql';
+import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
+import { INTROSPECTION_WEIGHTS, priceOf } from './weights';
+
+/**
+ * `actualQueryCost`: the same rules as the estimate (weights.ts), applied to what the response
+ * holds, with the real lengths of its lists. Fields are collected the way graphql-js executes
+ * them (fragments once per object, same response keys merged, @skip/@include applied), so the
+ * walk is linear in the size of the response times the size of the selection.
+ *
+ * A field that answered null still counts its weight (its resolver ran), its selection does not.
+ */
+export function actualQueryCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, data: unknown): number {
+  const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+  if (root === null || root === undefined || !isRecord(data)) return 0;
+  const fragments: Record<string, FragmentDefinitionNode> = Object.create(null) as Record<string, FragmentDefinitionNode>;
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  }
+  const walk = { schema, fragments, variables };
+  return objectCost(walk, root, collectFields(schema, fragments, variables, root, operation.selectionSet), data);
+}
+
+interface ResponseWalk {
+  readonly schema: GraphQLSchema;
+  readonly fragments: Record<string, FragmentDefinitionNode>;
+  readonly variables: Record<string, unknown>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function objectCost(walk: ResponseWalk, type: GraphQLObjectType, fields: Map<string, readonly FieldNode[]>, value: Record<string, unknown>): number {
+  let total = 0;
+  for (const [responseKey, nodes] of fields) {
+    const node = nodes[0];
+    if (node === undefined || !(responseKey in value)) continue;
+    const name = node.name.value;
+    const introspection = INTROSPECTION_WEIGHTS.get(name);
+    if (introspection !== undefined) {
+      total += introspection;
+      continue;
+    }
+    const field = type.getFields()[name];
+    if (field === undefined) continue;
+    const price = priceOf(walk.schema, type, field);
+    // A list that answered null returned nothing; the estimate may have priced it at size 0.
+    if (price.isList && value[responseKey] === null) continue;
+    total += valueCost(walk, price.weight, price.namedType, nodes, value[responseKey]);
+  }
+  return total;
+}
+
+function valueCost(walk: ResponseWalk, weight: number, type: GraphQLNamedType, nodes: readonly FieldNode[], value: unknown): number {
+  if (Array.isArray(value)) {
+    let total = 0;
+    for (const item of value) if (item !== null) total += valueCost(walk, weight, type, nodes, item);
+    return total;
+  }
+  if (value === null || value === undefined || isLeafType(type) || !isObjectType(type) || !isRecord(value)) return weight;
+  if (type.name.startsWith('__')) return weight;
+  return weight + objectCost(walk, type, collectSubfields(walk.schema, walk.fragments, walk.variables, type, nodes), value);
+}

@@ -1,0 +1,104 @@
+import { getDirective } from '@graphql-tools/utils';
+import { getNamedType, isLeafType, isListType, isNonNullType } from 'graphql';
+import type { GraphQLArgument, GraphQLField, GraphQLNamedType, GraphQLObjectType, GraphQLSchema, GraphQLType } from 'graphql';
+
+/**
+ * What the IBM cost directives on a schema say, read once per schema and field: the static
+ * analysis (analyze.ts) and the after-the-fact count (actual.ts) price with the same numbers.
+ */
+
+/** Defaults for what carries no `@cost` (DESIGN.md): scalars and enums 0, objects 1, mutations 10. */
+export const DEFAULT_WEIGHTS = { leaf: 0, composite: 1, mutationField: 10 } as const;
+
+/** The size of a list whose field has no `@listSize` and no slicing argument. */
+export const DEFAULT_LIST_SIZE = 100;
+
+/**
+ * Introspection is priced by a flat weight per root field: its answer is bounded by the schema,
+ * not by data, and its inner fields are free (their nesting is capped apart, see
+ * `maxIntrospectionDepth`). `__typename` is free.
+ */
+export const INTROSPECTION_WEIGHTS: ReadonlyMap<string, number> = new Map([
+  ['__schema', 100],
+  ['__type', 10],
+]);
+
+export interface ListSize {
+  readonly assumedSize: number | null;
+  readonly slicingArguments: readonly string[];
+  /** Fields of the returned object the size applies to; empty: it applies to this (list) field. */
+  readonly sizedFields: readonly string[];
+  readonly requireOneSlicingArgument: boolean;
+}
+
+/** How one field of one parent type is priced. */
+export interface FieldPrice {
+  /** What one appearance of the field adds (per item when it is a list). */
+  readonly weight: number;
+  /** Non-null when the field returns a list or a sized object (`@listSize`, or a plain list). */
+  readonly listSize: ListSize | null;
+  /** True for a list field without `sizedFields`: its own cost and its selection's are multiplied. */
+  readonly isList: boolean;
+  /** The type its selection set is read against. */
+  readonly namedType: GraphQLNamedType;
+  /** Arguments that carry a weight of their own (`@cost` on an argument definition). */
+  readonly argumentWeights: ReadonlyMap<string, number>;
+}
+
+function weightOf(schema: GraphQLSchema, node: Parameters<typeof getDirective>[1]): number | null {
+  const directive = getDirective(schema, node, 'cost')?.[0];
+  if (directive === undefined) return null;
+  const weight = Number(directive.weight);
+  // A weight that is not a number would price the field at nothing: price it like an object instead.
+  return Number.isFinite(weight) && weight >= 0 ? weight : DEFAULT_WEIGHTS.composite;
+}
+
+function listSizeOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>): ListSize | null {
+  const directive = getDirective(schema, field, 'listSize')?.[0];
+  if (directive === undefined) return null;
+  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+  const assumed = directive.assumedSize;
+  return {
+    assumedSize: typeof assumed === 'number' && Number.isInteger(assumed) && assumed >= 0 ? assumed : null,
+    slicingArguments: strings(directive.slicingArguments),
+    sizedFields: strings(directive.sizedFields),
+    requireOneSlicingArgument: directive.requireOneSlicingArgument !== false,
+  };
+}
+
+function isList(type: GraphQLType): boolean {
+  return isListType(isNonNullType(type) ? type.ofType : type);
+}
+
+const prices = new WeakMap<GraphQLSchema, Map<string, FieldPrice>>();
+
+/**
+ * The price of `parent.field`, from the directives on the field, then on its type, then the
+ * defaults; memoised per schema, so a walk pays a map look-up per field.
+ */
+export function priceOf(schema: GraphQLSchema, parent: GraphQLObjectType, field: GraphQLField<unknown, unknown>): FieldPrice {
+  let perSchema = prices.get(schema);
+  if (perSchema === undefined) {
+    perSchema = new Map();
+    prices.set(schema, perSchema);
+  }
+  const key = `${parent.name}.${field.name}`;
+  let price = perSchema.get(key);
+  if (price === undefined) {
+    const namedType = getNamedType(field.type);
+    const isMutationField = parent === schema.getMutationType();
+    const fallback = isLeafType(namedType) ? DEFAULT_WEIGHTS.leaf : isMutationField ? DEFAULT_WEIGHTS.mutationField : DEFAULT_WEIGHTS.composite;
+    const weight = weightOf(schema, field) ?? weightOf(schema, namedType) ?? fallback;
+    const declared = listSizeOf(schema, field);
+    const list = isList(field.type);
+    const listSize = declared ?? (list ? { assumedSize: DEFAULT_LIST_SIZE, slicingArguments: [], sizedFields: [], requireOneSlicingArgument: false } : null);
+    const argumentWeights = new Map<string, number>();
+    for (const argument of field.args as readonly GraphQLArgument[]) {
+      const argumentWeight = weightOf(schema, argument);
+      if (argumentWeight !== null) argumentWeights.set(argument.name, argumentWeight);
+    }
+    price = { weight, listSize, isList: list && (listSize?.sizedFields.length ?? 0) === 0, namedType, argumentWeights };
+    perSchema.set(key, price);
+  }
+  return price;
+}

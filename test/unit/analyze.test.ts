@@ -1,0 +1,206 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildSchema, getIntrospectionQuery, parse, visit } from 'graphql';
+import { buildLedgerSchema } from '../../src/graphql/schema';
+import { analyzeQuery, DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
+import type { QueryAnalysis, QueryLimits } from '../../src/ratelimit';
+
+const schema = buildLedgerSchema();
+const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, maxCost: 1_000_000 };
+
+function analyze(query: string, variables: Record<string, unknown> = {}, options: Partial<QueryLimits> = {}, onSchema = schema): QueryAnalysis {
+  return analyzeQuery(onSchema, query, undefined, variables, { ...limits, ...options });
+}
+
+function costOf(query: string, variables: Record<string, unknown> = {}, onSchema = schema): number {
+  const analysis = analyze(query, variables, {}, onSchema);
+  if (analysis.kind !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(analysis)}`);
+  return analysis.cost;
+}
+
+/** Selections, arguments and the like: the size of a document the walk is measured against. */
+function astSize(query: string): number {
+  let nodes = 0;
+  visit(parse(query), { enter: () => void (nodes += 1) });
+  return nodes;
+}
+
+const PAGE = '{ edges { node { id } } }';
+
+describe('cost rules (DESIGN.md, read from the schema directives)', () => {
+  it('prices leaves 0, objects 1, connections by first (else its default 20), mutations 10', () => {
+    expect(costOf('{ __typename }')).toBe(0);
+    expect(costOf('{ viewer { tenant { id name } } }')).toBe(2);
+    expect(costOf('{ accounts { edges { node { id } } pageInfo { hasNextPage } } }')).toBe(1 + 20 * 2 + 1);
+    expect(costOf('{ accounts(first: 2) { edges { node { transfers(first: 3) { edges { node { id } } } } } } }')).toBe(1 + 2 * (1 + 1 + (1 + 3 * 2)));
+    expect(costOf('mutation { createAccount(input: {name: "x", currency: "EUR"}) { id name } }')).toBe(10);
+    expect(costOf('mutation { createTransfer(input: {fromAccountId: "a", toAccountId: "b", amount: "1", currency: "EUR"}) { fromAccount { transfers(first: 5) { edges { node { id } } } } } }')).toBe(
+      10 + 1 + (1 + 5 * 2),
+    );
+    expect(costOf('{ apiKeys { id scopes } }')).toBe(100);
+  });
+
+  it('reads @cost on fields, types and arguments and @listSize from any schema that declares them', () => {
+    const custom = buildSchema(`
+      directive @cost(weight: String!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
+      directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
+      type Query {
+        expensive: String @cost(weight: "7")
+        heavy: Heavy
+        search(term: String @cost(weight: "3")): Item
+        items(first: Int, last: Int): [Item] @listSize(slicingArguments: ["first", "last"])
+        page(limit: Int = 4): Page @listSize(slicingArguments: ["limit"], sizedFields: ["rows"], requireOneSlicingArgument: false)
+        plain: [Item] @listSize(assumedSize: 6)
+      }
+      type Heavy @cost(weight: "5") { id: ID }
+      type Item { id: ID }
+      type Page { rows: [Item] total: Int }
+    `);
+    expect(costOf('{ expensive }', {}, custom)).toBe(7);
+    expect(costOf('{ heavy { id } }', {}, custom)).toBe(5);
+    expect(costOf('{ search(term: "x") { id } }', {}, custom)).toBe(1 + 3);
+    expect(costOf('{ search { id } }', {}, custom)).toBe(1);
+    expect(costOf('{ items(first: 8) { id } }', {}, custom)).toBe(8);
+    expect(costOf('{ page { rows { id } total } }', {}, custom)).toBe(1 + 4);
+    expect(costOf('{ page(limit: 9) { rows { id } } }', {}, custom)).toBe(1 + 9);
+    expect(costOf('{ plain { id } }', {}, custom)).toBe(6);
+    // requireOneSlicingArgument (the default): exactly one of first / last.
+    expect(analyze('{ items { id } }', {}, {}, custom)).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('exactly one of the arguments first, last') });
+    expect(analyze('{ items(first: 1, last: 2) { id } }', {}, {}, custom)).toMatchObject({ kind: 'tooComplex' });
+  });
+
+  it('prices the same from the committed schema.graphql as from the code (one source of truth)', () => {
+    const committed = buildSchema(readFileSync(path.resolve(__dirname, '../../schema.graphql'), 'utf8'));
+    for (const query of ['{ accounts(first: 7) { edges { node { transfers { edges { node { id } } } } } } }', 'mutation { revokeApiKey(id: "x") { id } }', '{ apiKeys { id } }']) {
+      expect(costOf(query, {}, committed)).toBe(costOf(query));
+    }
+  });
+});
+
+describe('every way around the price is priced', () => {
+  const direct = costOf(`{ accounts(first: 100) ${PAGE} }`);
+
+  it('connections inside fragments, inline fragments and spreads inside the connection', () => {
+    expect(direct).toBe(201);
+    expect(costOf(`{ ...Q } fragment Q on Query { accounts(first: 100) ${PAGE} }`)).toBe(direct);
+    expect(costOf(`{ ... on Query { accounts(first: 100) ${PAGE} } }`)).toBe(direct);
+    expect(costOf(`{ ... { accounts(first: 100) ${PAGE} } }`)).toBe(direct);
+    expect(costOf('{ accounts(first: 100) { ...C } } fragment C on AccountConnection { edges { node { id } } }')).toBe(direct);
+    expect(costOf('{ accounts(first: 100) { ... on AccountConnection { edges { node { id } } } } }')).toBe(direct);
+    expect(costOf('{ accounts(first: 100) { edges { ...E } } } fragment E on AccountEdge { node { id } }')).toBe(direct);
+    // The same fragment read outside a connection is priced without the multiplier.
+    expect(costOf('{ accounts(first: 100) { ...C } transfers(first: 2) { ...T } } fragment C on AccountConnection { edges { node { id } } } fragment T on TransferConnection { edges { node { id } } }')).toBe(201 + 5);
+  });
+
+  it('variables and their defaults, and values it cannot read count as the largest page', () => {
+    expect(costOf(`query($n: Int = 100) { accounts(first: $n) ${PAGE} }`)).toBe(direct);
+    expect(costOf(`query($n: Int = 1) { accounts(first: $n) ${PAGE} }`, { n: 100 })).toBe(direct);
+    expect(costOf(`query($n: Int) { accounts(first: $n) ${PAGE} }`)).toBe(direct);
+    expect(costOf(`query($n: Int) { accounts(first: $n) ${PAGE} }`, { n: null })).toBe(direct);
+    expect(costOf(`query($n: Int) { accounts(first: $n) ${PAGE} }`, { n: '5' })).toBe(direct);
+    expect(costOf(`query($n: Int) { accounts(first: $n) ${PAGE} }`, { n: 3 })).toBe(7);
+    expect(analyze(`query($n: Int) { accounts(first: $n) ${PAGE} }`, { n: 1e9 }, { maxCost: 1000 })).toMatchObject({ kind: 'tooComplex' });
+  });
+
+  it('mutations reached through inline fragments and fragments on the Mutation root', () => {
+    const create = 'createAccount(input: {name: "x", currency: "EUR"}) { id }';
+    expect(costOf(`mutation { ... on Mutation { ${create} } }`)).toBe(10);
+    expect(costOf(`mutation { ...M } fragment M on Mutation { ${create} }`)).toBe(10);
+    expect(costOf(`mutation { a: ${create} b: ${create} ... on Mutation { c: ${create} } }`)).toBe(30);
+  });
+
+  it('aliases repeat the price, directives do not hide it', () => {
+    expect(costOf(`{ a: accounts(first: 100) ${PAGE} b: accounts(first: 100) ${PAGE} }`)).toBe(2 * direct);
+    expect(costOf(`query($no: Boolean = false) { accounts(first: 100) @include(if: $no) ${PAGE} }`)).toBe(direct);
+    expect(costOf(`{ ...Q @skip(if: true) } fragment Q on Query { accounts(first: 100) ${PAGE} }`)).toBe(direct);
+  });
+
+  it('introspection costs a flat weight per root field and its nesting is capped', () => {
+    expect(costOf('{ __schema { types { name } } }')).toBe(100);
+    expect(costOf('{ __type(name: "Account") { name fields { name } } }')).toBe(10);
+    expect(costOf('{ a: __schema { queryType { name } } b: __schema { queryType { name } } }')).toBe(200);
+    // What every GraphQL IDE asks.
+    expect(analyze(getIntrospectionQuery())).toMatchObject({ kind: 'ok', cost: 100 });
+    // Types within types within types: refused, whatever the flat weight.
+    expect(analyze('{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }')).toMatchObject({
+      kind: 'tooComplex',
+      reason: expect.stringContaining('introspection nests'),
+    });
+  });
+});
+
+describe('linear analysis', () => {
+  /** F0 spreads F1 twice, F1 spreads F2 twice, ...: 2^depth spreads when expanded. */
+  function fanOut(depth: number, leaf = 'accounts(first: 1) { edges { node { id } } }'): string {
+    const fragments = Array.from({ length: depth }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`);
+    return `{ ...F0 } ${fragments.join(' ')} fragment F${depth} on Query { ${leaf} }`;
+  }
+
+  it('visits a fragment fan-out of depth 25 once per node and refuses it', () => {
+    const query = fanOut(25);
+    const analysis = analyze(query);
+    expect(analysis).toMatchObject({ kind: 'tooComplex' });
+    if (analysis.kind === 'unparsed') throw new Error('unreachable');
+    expect(analysis.visitedNodes).toBeLessThanOrEqual(astSize(query));
+  });
+
+  it('stays linear without the spread cap: priced by what the fan-out expands to', () => {
+    for (const [leaf, kind] of [
+      ['accounts(first: 1) { edges { node { id } } }', 'tooComplex'],
+      ['__typename', 'ok'],
+    ] as const) {
+      const query = fanOut(25, leaf);
+      const analysis = analyze(query, {}, { maxSpreads: Number.POSITIVE_INFINITY, maxCost: 1000 });
+      expect(analysis.kind).toBe(kind);
+      if (analysis.kind === 'unparsed') throw new Error('unreachable');
+      expect(analysis.visitedNodes).toBeLessThanOrEqual(astSize(query));
+    }
+  });
+
+  it('prices a fan-out the spread cap lets through by what it expands to, linearly', () => {
+    const query = fanOut(5);
+    const analysis = analyze(query);
+    expect(analysis).toMatchObject({ kind: 'ok', cost: 2 ** 5 * 3 });
+    if (analysis.kind === 'unparsed') throw new Error('unreachable');
+    expect(analysis.visitedNodes).toBeLessThanOrEqual(astSize(query));
+  });
+
+  it('refuses a fragment that spreads itself, and caps fragment definitions and spreads', () => {
+    expect(analyze('{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }')).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('spreads itself') });
+    const many = `{ ...F0 } ${Array.from({ length: 60 }, (_, i) => `fragment F${i} on Query { __typename }`).join(' ')}`;
+    expect(analyze(many)).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('60 fragments') });
+    const spreads = `{ ${'...F '.repeat(101)} } fragment F on Query { __typename }`;
+    expect(analyze(spreads)).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('spreads') });
+  });
+
+  it('still stops parsing at maxTokens', () => {
+    expect(analyze(`{ ${'a: __typename '.repeat(2000)} }`)).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('tokens') });
+  });
+});
+
+describe('variables are bounded before anything reads them', () => {
+  const query = 'mutation($input: CreateAccountInput!) { createAccount(input: $input) { id } }';
+
+  it('refuses 20,000 unknown input fields without echoing them', () => {
+    const input = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`field${i}`, 'x']));
+    const analysis = analyze(query, { input });
+    expect(analysis).toMatchObject({ kind: 'tooComplex', reason: 'a variables object has 20000 keys; the limit is 50' });
+  });
+
+  it('refuses too many values, too deep, too long strings; accepts what onceql inputs need', () => {
+    expect(analyze(query, { list: Array.from({ length: 1001 }, () => 1) })).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('1000 values') });
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = { d: deep };
+    expect(analyze(query, { deep })).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('deeper') });
+    expect(analyze(query, { input: { name: 'x'.repeat(2001) } })).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('longer than 2000') });
+    expect(analyze(query, { a: 'x'.repeat(2000), b: 'x'.repeat(2000), c: 'x'.repeat(2000), d: 'x'.repeat(2000), e: 'x'.repeat(2000), f: 'x'.repeat(2000), g: 'x'.repeat(2000), h: 'x'.repeat(2000), i: 'x'.repeat(2000) })).toMatchObject({
+      kind: 'tooComplex',
+      reason: expect.stringContaining('16384 characters'),
+    });
+    const allowlist = Array.from({ length: 100 }, (_, i) => `2001:db8:${i.toString(16)}::/48`);
+    expect(analyze('mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', { input: { name: 'n'.repeat(200), scopes: ['READ'], ipAllowlist: allowlist } })).toMatchObject({
+      kind: 'ok',
+    });
+  });
+});
