@@ -9,7 +9,6 @@ import type { ConnectionShape } from './connection';
 import type { Context } from './context';
 import { refreshLoaders } from './context';
 import { ConnectionListSize, MutationCost } from './cost';
-import { ConnectionListSize, MutationCost } from './cost';
 import { loadConnection } from './load-connection';
 import { RequiresScopes } from './scope';
 import { AccountConnection, TransferConnection } from './transfer.type';
