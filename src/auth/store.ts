@@ -9,6 +9,7 @@ import { ALL_SCOPES, apiKeyMatches, formatApiKey, hashApiKey, parseApiKey } from
 import type { Scope } from './api-key';
 import { ApiKeyNotFoundError, AuthInputError } from './errors';
 import { allowlistRanges, InvalidCidrError, ipToHex, parseAllowlist } from './ip';
+import { textProblem } from '../text';
 
 export interface Tenant {
   readonly id: string;
@@ -82,6 +83,9 @@ function assertName(name: string, what: string): void {
   if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH) {
     throw new AuthInputError('name', `The ${what} name must be 1-${MAX_NAME_LENGTH} characters and not blank.`);
   }
+  // Stored as acknowledged, or refused: see src/text.ts.
+  const problem = textProblem(name);
+  if (problem !== null) throw new AuthInputError('name', `The ${what} name ${problem}; send well-formed text without control characters.`);
 }
 
 function list(text: string | undefined): string[] {
