@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { TrustProxy } from './auth/ip';
+import { parseAllowlist } from './auth/ip';
 
 /** The API's dated version, sent as `X-Api-Version` on every response. */
 export const API_VERSION = '2026-11-22';
@@ -38,8 +40,13 @@ export interface Config {
   readonly queryCostRestorePerSecond: number;
   /** Failed authentications a client IP may make per minute before it gets 429. */
   readonly authFailuresPerMinute: number;
-  /** How many reverse-proxy hops in front of the server may set X-Forwarded-For. */
-  readonly trustProxy: number;
+  /**
+   * Which reverse proxies may set X-Forwarded-For: a hop count (0: none), or a list of their
+   * addresses and CIDR ranges (and proxy-addr's `loopback`, `linklocal`, `uniquelocal`).
+   */
+  readonly trustProxy: TrustProxy;
+  /** The HTTP door: timeouts, body limit and connection caps (see {@link HttpLimits}). */
+  readonly http: HttpLimits;
   /** Origins allowed by CORS besides Apollo Studio. */
   readonly corsOrigins: readonly string[];
   readonly introspection: boolean;
@@ -49,6 +56,22 @@ export interface Config {
   /** GraphOS usage reporting, enabled by Apollo when both are set. */
   readonly apolloKey: string | undefined;
   readonly apolloGraphRef: string | undefined;
+}
+
+/** The HTTP door's limits. */
+export interface HttpLimits {
+  /** Time to receive a request's headers (HTTP_HEADERS_TIMEOUT_MS, default 10000). */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (HTTP_REQUEST_TIMEOUT_MS, default 30000). */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (HTTP_KEEP_ALIVE_TIMEOUT_MS, default 5000). */
+  readonly keepAliveTimeoutMs: number;
+  /** Largest request body (HTTP_MAX_BODY_BYTES, default 1 MiB); more gets 413. */
+  readonly maxBodyBytes: number;
+  /** Open connections in all (HTTP_MAX_CONNECTIONS, default 10000). */
+  readonly maxConnections: number;
+  /** Open connections per client address, an IPv6 /64 counting as one (HTTP_MAX_CONNECTIONS_PER_IP, default 100). */
+  readonly maxConnectionsPerIp: number;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +121,40 @@ function redisUrls(raw: string, cluster: boolean): void {
       throw new ConfigError(`REDIS_URL must use redis://, rediss://${cluster ? '' : ' or unix://'}, got "${url.protocol}"`);
     }
   }
+}
+
+const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY: a hop count, or a comma-separated list of proxy addresses, CIDRs and names. */
+function trustProxy(env: Env): TrustProxy {
+  const raw = optional(env, 'TRUST_PROXY');
+  if (raw === undefined || /^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 0, 32);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (TRUST_PROXY_NAMES.includes(entry)) continue;
+    try {
+      parseAllowlist([entry]);
+    } catch {
+      throw new ConfigError(`TRUST_PROXY must be a number of proxy hops or a list of proxy addresses and CIDRs (or ${TRUST_PROXY_NAMES.join(', ')}), got "${entry}"`);
+    }
+  }
+  return Object.freeze(entries);
+}
+
+function httpLimits(env: Env): HttpLimits {
+  const headersTimeoutMs = integer(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 50, 600_000);
+  const requestTimeoutMs = integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 50, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(`HTTP_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the headers are part of the request`);
+  }
+  return Object.freeze({
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 10, 600_000),
+    maxBodyBytes: integer(env, 'HTTP_MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
+    maxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    maxConnectionsPerIp: integer(env, 'HTTP_MAX_CONNECTIONS_PER_IP', 100, 1, 1_000_000),
+  });
 }
 
 function origins(raw: string | undefined): string[] {
@@ -157,7 +214,8 @@ export function loadConfig(env: Env = process.env): Config {
     queryCostBudget,
     queryCostRestorePerSecond: integer(env, 'QUERY_COST_RESTORE_PER_SECOND', 100, 1, 10_000_000),
     authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
-    trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 32),
+    trustProxy: trustProxy(env),
+    http: httpLimits(env),
     corsOrigins: Object.freeze(origins(optional(env, 'CORS_ORIGINS'))),
     introspection: boolean(env, 'INTROSPECTION', true),
     logLevel: logLevel as LogLevel,

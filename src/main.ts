@@ -13,8 +13,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const redis = await openRedis(config, logger);
 
+  // The development key exists for the embedded development Redis only; with an external Redis,
+  // keys are made with the admin CLI. Even then, only a browser on this machine sees it in Sandbox.
   let devApiKey: string | undefined;
-  if (!config.production) {
+  if (!config.production && redis.managed) {
     try {
       const dev = await ensureDevTenant(new AuthStore(redis.client), config.dataDir);
       devApiKey = dev.apiKey;

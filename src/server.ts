@@ -1,13 +1,11 @@
 import 'reflect-metadata';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
 import { createAdmit } from './admit/admit';
+import { KnownOperationTypesRule } from './admit/known-operation-types';
+import { trustFunction } from './auth/ip';
 import { AuthStore } from './auth/store';
 import type { Config } from './config';
 import type { Context } from './graphql/context';
@@ -21,6 +19,8 @@ import { validateArgumentsPlugin } from './graphql/validate-arguments.plugin';
 import { startAndListen } from './http/apollo-node';
 import { APOLLO_STUDIO_ORIGIN } from './http/cors';
 import { createDoor } from './http/door';
+import { sandboxLandingPage } from './http/landing-page';
+import { createHttpServer } from './http/node-server';
 import { createGraphQLHandler } from './http/graphql';
 import { idempotencyPlugin } from './idempotency';
 import { LedgerStore } from './ledger/store';
@@ -45,8 +45,6 @@ export interface OnceqlServer {
   stop(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
-
 /**
  * The composition root: wires stores, schema, Apollo, the admit step and the door. No logic, no
  * side effects until `listen` is called.
@@ -57,21 +55,20 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
   const { redis, logger } = deps;
   const auth = new AuthStore(redis);
-  const httpServer = http.createServer();
+  const trust = trustFunction(config.trustProxy);
+  const httpServer = createHttpServer({ limits: config.http, logger, isTrustedProxy: (address) => trust(address, 0) });
   const schema = buildLedgerSchema();
 
-  const landingPage = config.production
-    ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-    : ApolloServerPluginLandingPageLocalDefault({
-        footer: false,
-        embed: { initialState: { sharedHeaders: deps.devApiKey === undefined ? {} : { 'api-key': deps.devApiKey } } },
-      });
+  const landingPage = sandboxLandingPage({ production: config.production, devApiKey: deps.devApiKey });
 
   const apollo = new ApolloServer<Context>({
     schema,
     // Hash-only persisted queries would reach execution without a query to check and price.
     persistedQueries: false,
     introspection: config.introspection,
+    // With introspection off, validation errors suggest no field names either ("Did you mean …").
+    hideSchemaDetailsFromClientErrors: !config.introspection,
+    validationRules: [KnownOperationTypesRule],
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false,
     // Apollo's defaults, plus the auth headers: a request carrying one cannot be a simple CORS request.
@@ -97,7 +94,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
         waitMs: config.idempotencyWaitMs,
       }),
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      landingPage,
+      landingPage.plugin,
     ],
   });
 
@@ -110,7 +107,6 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     costBudget: config.queryCostBudget,
     costRestorePerSecond: config.queryCostRestorePerSecond,
     authFailuresPerMinute: config.authFailuresPerMinute,
-    trustProxy: config.trustProxy,
     createContext: ({ requestId, principal, admission }) => {
       const ledger = new LedgerStore(redis, principal.tenantId);
       return { requestId, principal, ledger, auth, redis, loaders: createLoaders(ledger), admission, tenantRatePerSecond: config.rateLimitPerSecond };
@@ -123,7 +119,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       logger,
       allowedOrigins: new Set([APOLLO_STUDIO_ORIGIN, ...config.corsOrigins]),
       isReady: () => pingRedis(redis),
-      graphql: createGraphQLHandler({ apollo, admit, maxBodyBytes: MAX_BODY_BYTES }),
+      graphql: createGraphQLHandler({ apollo, admit, maxBodyBytes: config.http.maxBodyBytes, trust, landingPage }),
     }),
   );
 

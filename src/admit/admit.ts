@@ -1,7 +1,6 @@
 import type { HeaderMap } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
 import { apiKeyFromHeaders } from '../auth/api-key';
-import { clientIp } from '../auth/ip';
 import type { AuthStore, Principal } from '../auth/store';
 import { ApiError, ErrorCode, ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors';
 import type { Refusal } from '../http/respond';
@@ -21,8 +20,6 @@ export interface AdmitOptions<TContext> {
   readonly costRestorePerSecond: number;
   /** Failed authentications per minute a client address may make (AUTH_FAILURES_PER_MINUTE). */
   readonly authFailuresPerMinute: number;
-  /** Reverse-proxy hops trusted to set X-Forwarded-For (TRUST_PROXY). */
-  readonly trustProxy: number;
   /** The request's context once admitted. */
   createContext(admitted: { readonly requestId: string; readonly principal: Principal; readonly admission: Admission }): TContext;
 }
@@ -30,7 +27,8 @@ export interface AdmitOptions<TContext> {
 /** One request as the admit step sees it. */
 export interface AdmitInput {
   readonly requestId: string;
-  readonly socketAddress: string | undefined;
+  /** The client's address, as the door found it behind the trusted proxies. */
+  readonly ip: string;
   readonly headers: HeaderMap;
   readonly params: GraphQLParams;
 }
@@ -45,9 +43,14 @@ export type Admit<TContext> = (input: AdmitInput) => Promise<Admitted<TContext> 
 
 /**
  * The admit step, before Apollo parses or validates anything (so an unauthenticated caller learns
- * nothing about the schema): check the query's shape and estimate its cost (no I/O), then one
- * Redis round trip authenticates the key, checks its IP allowlist, and charges the rate limit and
- * the cost budget. Order of refusals: authentication, query limits, rate limit, cost budget.
+ * nothing about the schema): check the query's shape and estimate its cost (no I/O, linear in the
+ * document, which the body limit and the token cap bound), then one Redis round trip
+ * authenticates the key, checks its IP allowlist, and charges the rate limit and the cost budget.
+ * Order of refusals: authentication, query limits, rate limit, cost budget.
+ *
+ * What an anonymous caller can make the server do before it is refused: read a bounded body,
+ * and, only with a well-formed key, the analysis and the round trip. Each of its failures counts
+ * against its address (an IPv6 /64 as one) in the failure throttle.
  */
 export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TContext> {
   const { schema, auth, queryLimits } = options;
@@ -60,14 +63,15 @@ export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TC
     return { error: apiKeySent ? new UnauthenticatedError('The api key is unknown or revoked.') : new UnauthenticatedError() };
   }
 
-  return async function admit({ requestId, socketAddress, headers, params }) {
-    const ip = clientIp(socketAddress, headers.get('x-forwarded-for'), options.trustProxy);
+  return async function admit({ requestId, ip, headers, params }) {
     const apiKey = apiKeyFromHeaders((name) => headers.get(name));
     if (apiKey === null) return failedAuthentication(ip, false);
     const analysis = typeof params.query === 'string' ? analyzeQuery(schema, params.query, params.operationName, params.variables, queryLimits) : ({ kind: 'unparsed' } as const);
     const cost = analysis.kind === 'ok' ? analysis.cost : 0;
+    // A refused query is not free: it takes a request from the rate limit (its cost, 0 here, from
+    // nothing). Parse and validation failures, found by Apollo after this step, were charged here too.
     const result = await auth.admit(apiKey, ip, {
-      charge: analysis.kind !== 'tooComplex',
+      charge: true,
       cost,
       ratePerSecond: options.ratePerSecond,
       burst: options.burst,

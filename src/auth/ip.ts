@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
+import proxyaddr from 'proxy-addr';
 
 /** An IPv4-mapped IPv6 address (::ffff:1.2.3.4) is the IPv4 address it carries. */
 function normalize(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
@@ -8,15 +10,74 @@ function normalize(address: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
 }
 
 /**
- * The client's address: the socket's, or, behind `trustProxy` reverse proxies, the entry of
- * X-Forwarded-For that the outermost trusted proxy saw. Entries further left were written by the
- * client itself and are never trusted.
+ * Whether `text` is exactly one IP address as proxies write it: four decimal parts, or IPv6 (an
+ * IPv4-mapped one included). No port, no brackets, no "unknown", none of the short or hex forms
+ * (`127.1`, `0x7f.0.0.1`) that parsers disagree on.
  */
-export function clientIp(socketAddress: string | undefined, forwardedFor: string | undefined, trustProxy: number): string {
-  const chain = [...(forwardedFor ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''), socketAddress ?? ''];
-  const index = Math.max(0, chain.length - 1 - trustProxy);
-  const candidate = chain[index] ?? '';
-  return normalize(candidate)?.toString() ?? normalize(socketAddress ?? '')?.toString() ?? 'unknown';
+export function isPlainAddress(text: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(text) || (text.includes(':') && ipaddr.IPv6.isValid(text));
+}
+
+/**
+ * Which reverse proxies may set X-Forwarded-For: a number of hops in front of the server, or the
+ * addresses and ranges of the proxies (CIDRs, or proxy-addr's names `loopback`, `linklocal`,
+ * `uniquelocal`).
+ */
+export type TrustProxy = number | readonly string[];
+
+export type TrustFunction = (address: string, hop: number) => boolean;
+
+/**
+ * proxy-addr's trust function for TRUST_PROXY: hop i (0 is the socket, 1 the rightmost
+ * X-Forwarded-For entry, …) is a trusted proxy when it is within the hop count, or inside the
+ * trusted ranges. Throws proxy-addr's TypeError on an invalid range.
+ */
+export function trustFunction(trust: TrustProxy): TrustFunction {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return proxyaddr.compile([...trust]);
+}
+
+/** The caller's address, or why the forwarded chain cannot tell it. */
+export type ClientAddress = { readonly ok: true; readonly address: string } | { readonly ok: false; readonly reason: string };
+
+/**
+ * The client's address through proxy-addr: the socket's, or the X-Forwarded-For entry written by
+ * the outermost trusted proxy. Entries further left were written by the client and never looked
+ * at. Any address proxy-addr walks through (every trusted hop, and the one it stops at) must be a
+ * plain address: a port, `unknown` or garbage there means the chain cannot be trusted, and the
+ * caller is refused rather than taken for the proxy that wrote it (which may sit inside an
+ * allowlist).
+ */
+export function clientAddress(socketAddress: string | undefined, forwardedFor: string | undefined, trust: TrustFunction): ClientAddress {
+  if (socketAddress === undefined) return { ok: false, reason: 'the connection has no peer address' };
+  // proxy-addr reads the address and the header from a request; this is all it looks at.
+  const request = { headers: { 'x-forwarded-for': forwardedFor }, socket: { remoteAddress: socketAddress } } as unknown as IncomingMessage;
+  const chain = proxyaddr.all(request, trust);
+  for (const [hop, entry] of chain.entries()) {
+    if (hop > 0 && !isPlainAddress(entry)) {
+      return { ok: false, reason: `X-Forwarded-For entry "${entry.slice(0, 64)}" (hop ${hop}) is not a plain IP address` };
+    }
+  }
+  const address = normalize(chain[chain.length - 1] ?? socketAddress);
+  return address === null ? { ok: false, reason: 'the client address is not an IP address' } : { ok: true, address: address.toString() };
+}
+
+/** Whether the address is this machine's own (127.0.0.0/8, ::1, or ::ffff:127.x.x.x). */
+export function isLoopback(ip: string | undefined): boolean {
+  const address = normalize(ip ?? '');
+  return address !== null && address.range() === 'loopback';
+}
+
+/**
+ * The key that counts a caller's failures and connections: an IPv4 address itself, an IPv6
+ * address by its /64 (one subscriber usually holds a whole /64 and can rotate through it).
+ */
+export function addressKey(ip: string): string {
+  const address = normalize(ip);
+  if (address === null) return 'unknown';
+  if (address.kind() === 'ipv4') return address.toString();
+  const parts = (address as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+  return `${parts.join(':')}::/64`;
 }
 
 export class InvalidCidrError extends Error {

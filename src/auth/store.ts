@@ -8,7 +8,7 @@ import { loadHashes, pairsToRecord, runScript } from '../redis/scripts';
 import { ALL_SCOPES, apiKeyMatches, formatApiKey, hashApiKey, parseApiKey } from './api-key';
 import type { Scope } from './api-key';
 import { ApiKeyNotFoundError, AuthInputError } from './errors';
-import { allowlistRanges, InvalidCidrError, ipToHex, parseAllowlist } from './ip';
+import { addressKey, allowlistRanges, InvalidCidrError, ipToHex, parseAllowlist } from './ip';
 import { textProblem } from '../text';
 
 export interface Tenant {
@@ -285,11 +285,12 @@ export class AuthStore {
   }
 
   /**
-   * Counts a failed authentication against the client IP's allowance (GCRA on Redis time, under
-   * the IP's own key, apart from every tenant's quota).
+   * Counts a failed authentication against the client address's allowance (GCRA on Redis time,
+   * under the address's own key, apart from every tenant's quota). An IPv6 address counts by its
+   * /64, which one subscriber usually holds whole.
    */
   async recordAuthFailure(ip: string, failuresPerMinute: number): Promise<AuthFailureDecision> {
-    const [allowed, retryAfterMs] = (await runScript(this.redis, 'recordAuthFailure', [`oq:authfail:{ip:${ip}}`], [failuresPerMinute])) as [number, number];
+    const [allowed, retryAfterMs] = (await runScript(this.redis, 'recordAuthFailure', [`oq:authfail:{ip:${addressKey(ip)}}`], [failuresPerMinute])) as [number, number];
     return { throttled: allowed === 0, retryAfterMs: Number(retryAfterMs) };
   }
 }

@@ -3,9 +3,10 @@ import type http from 'node:http';
 import { API_VERSION, SUPPORTED_API_VERSIONS } from '../config';
 import { ErrorCode } from '../errors';
 import type { Logger } from '../log';
+import { ClientAbortedError } from './body';
 import { applyCors } from './cors';
 import type { GraphQLHandler } from './graphql';
-import { sendError, sendJson } from './respond';
+import { refusal, sendJson, sendRefusal } from './respond';
 
 export interface DoorOptions {
   readonly logger: Logger;
@@ -29,9 +30,8 @@ export function createDoor(options: DoorOptions): (req: http.IncomingMessage, re
     if (applyCors(req, res, allowedOrigins)) return;
     const pinned = req.headers['x-api-version'];
     if (pinned !== undefined && !SUPPORTED_API_VERSIONS.includes(String(pinned))) {
-      return sendError(res, ErrorCode.BAD_USER_INPUT, `X-Api-Version "${String(pinned).slice(0, 32)}" is not supported; supported: ${SUPPORTED_API_VERSIONS.join(', ')}.`, {
-        supportedVersions: SUPPORTED_API_VERSIONS,
-      });
+      const message = `X-Api-Version "${String(pinned).slice(0, 32)}" is not supported; supported: ${SUPPORTED_API_VERSIONS.join(', ')}.`;
+      return sendRefusal(req, res, refusal(ErrorCode.BAD_USER_INPUT, message, { supportedVersions: SUPPORTED_API_VERSIONS }));
     }
     if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       return sendJson(res, 200, { status: 'ok' });
@@ -43,11 +43,11 @@ export function createDoor(options: DoorOptions): (req: http.IncomingMessage, re
     if (url.pathname === '/graphql' || url.pathname === '/graphql/') {
       if (req.method !== 'GET' && req.method !== 'POST') {
         res.setHeader('Allow', 'GET, POST, OPTIONS');
-        return sendError(res, ErrorCode.BAD_REQUEST, 'Use GET or POST for /graphql.');
+        return sendRefusal(req, res, refusal(ErrorCode.BAD_REQUEST, 'Use GET or POST for /graphql.'));
       }
       return options.graphql(req, res, url, requestId);
     }
-    return sendJson(res, 404, { errors: [{ message: `No route for ${req.method} ${url.pathname}; the API is at /graphql.`, extensions: { code: ErrorCode.NOT_FOUND } }] });
+    return sendRefusal(req, res, refusal(ErrorCode.NOT_FOUND, `No route for ${req.method} ${url.pathname.slice(0, 200)}; the API is at /graphql.`));
   }
 
   return function door(req, res) {
@@ -57,8 +57,14 @@ export function createDoor(options: DoorOptions): (req: http.IncomingMessage, re
     res.setHeader('X-Api-Version', API_VERSION);
     const url = new URL(req.url ?? '/', 'http://localhost');
     route(req, res, url, requestId).catch((error: unknown) => {
+      if (error instanceof ClientAbortedError || (req.destroyed && !res.writableFinished)) {
+        // The client went away: nothing is wrong on our side, and nobody is left to answer.
+        logger.debug('client closed the connection before the answer', { requestId });
+        res.destroy();
+        return;
+      }
       logger.error('request failed', { error, requestId });
-      if (!res.headersSent) sendError(res, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+      if (!res.headersSent) sendRefusal(req, res, refusal(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error'));
       else res.destroy();
     });
   };

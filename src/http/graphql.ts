@@ -2,21 +2,32 @@ import type http from 'node:http';
 import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import type { Admit } from '../admit/admit';
 import { graphQLParams } from '../admit/params';
+import { clientAddress, isLoopback } from '../auth/ip';
+import type { TrustFunction } from '../auth/ip';
 import type { ApiError } from '../errors';
 import { ErrorCode, HTTP_STATUS, ServiceUnavailableError, UnauthenticatedError } from '../errors';
 import { isRedisUnavailable } from '../redis/client';
-import { BodyTooLargeError, headerMapOf, readBody, writeGraphQLResponse } from './apollo-node';
+import { headerMapOf, writeGraphQLResponse } from './apollo-node';
+import { discardBody, readBody } from './body';
+import type { SandboxLandingPage } from './landing-page';
 import type { Refusal } from './respond';
-import { sendError, sendRefusal } from './respond';
+import { refusal, sendRefusal } from './respond';
 
 export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   readonly apollo: ApolloServer<TContext>;
   readonly admit: Admit<TContext>;
-  /** Largest request body read, in bytes. */
+  /** Largest request body, in bytes (HTTP_MAX_BODY_BYTES). */
   readonly maxBodyBytes: number;
+  /** Which hops of X-Forwarded-For are trusted proxies (TRUST_PROXY). */
+  readonly trust: TrustFunction;
+  /** Shows the development key in the landing page, to browsers on this machine only. */
+  readonly landingPage: Pick<SandboxLandingPage, 'withDevKey'>;
 }
 
 export type GraphQLHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string) => Promise<void>;
+
+/** How much more than the body limit is read and dropped so that a refusal reaches the client. */
+const DISCARD_FACTOR = 4;
 
 /** A GraphQL error that ends a request before execution, with its HTTP status for Apollo. */
 function preExecutionError(error: ApiError): ApiError {
@@ -25,61 +36,76 @@ function preExecutionError(error: ApiError): ApiError {
   return error;
 }
 
+/** The media type of a Content-Type header, lower case, without parameters. */
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
 /**
- * `/graphql`: read the body, admit the request (or refuse it), then hand it to Apollo's
- * `executeHTTPGraphQLRequest` and write its answer.
+ * `/graphql`, step by step: who is calling (X-Forwarded-For through the trusted proxies), the
+ * body (JSON only, within the limit), the admit step (authenticate and charge, or refuse), then
+ * Apollo's `executeHTTPGraphQLRequest`, and its answer written out.
  */
 export function createGraphQLHandler<TContext extends BaseContext>(options: GraphQLHandlerOptions<TContext>): GraphQLHandler {
-  const { apollo, admit, maxBodyBytes } = options;
+  const { apollo, admit, maxBodyBytes, trust } = options;
+  const discardBytes = maxBodyBytes * DISCARD_FACTOR;
+
+  /** Refuses a request whose body is not read yet: drop the body first, so the answer is not lost to a reset. */
+  async function refuseUnread(req: http.IncomingMessage, res: http.ServerResponse, refused: Refusal): Promise<void> {
+    if (!(await discardBody(req, discardBytes))) res.setHeader('connection', 'close');
+    sendRefusal(req, res, refused);
+  }
 
   return async function handleGraphQL(req, res, url, requestId) {
     const headers = headerMapOf(req);
+    const client = clientAddress(req.socket.remoteAddress, headers.get('x-forwarded-for'), trust);
+    if (!client.ok) return refuseUnread(req, res, refusal(ErrorCode.BAD_REQUEST, `The client address cannot be told: ${client.reason}.`));
+
     let body: unknown = undefined;
     if (req.method === 'POST') {
-      let text: string;
-      try {
-        text = await readBody(req, maxBodyBytes);
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) {
-          res.setHeader('connection', 'close');
-          return sendError(res, ErrorCode.BAD_REQUEST, `The request body exceeds ${maxBodyBytes} bytes.`);
-        }
-        throw error;
+      if (mediaType(headers.get('content-type')) !== 'application/json') {
+        return refuseUnread(req, res, refusal(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send the request body as JSON with "Content-Type: application/json".'));
       }
-      const contentType = headers.get('content-type') ?? '';
-      if (/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
-        try {
-          body = text === '' ? undefined : JSON.parse(text);
-        } catch {
-          return sendError(res, ErrorCode.BAD_REQUEST, 'The request body is not valid JSON.');
-        }
-      } else {
-        body = text;
+      const read = await readBody(req, maxBodyBytes, discardBytes);
+      if (read.kind === 'tooLarge') {
+        if (!read.drained) res.setHeader('connection', 'close');
+        return sendRefusal(req, res, refusal(ErrorCode.PAYLOAD_TOO_LARGE, `The request body exceeds ${maxBodyBytes} bytes.`, { maxBodyBytes }));
+      }
+      try {
+        body = read.text === '' ? undefined : JSON.parse(read.text);
+      } catch {
+        return sendRefusal(req, res, refusal(ErrorCode.BAD_REQUEST, 'The request body is not valid JSON.'));
       }
     }
+
     const params = graphQLParams(req.method, body, url);
     let context: TContext | undefined;
     // A GET without a query is the Sandbox landing page (or Apollo's 400): nothing to admit.
     if (params !== null) {
       let admitted: Awaited<ReturnType<Admit<TContext>>>;
       try {
-        admitted = await admit({ requestId, socketAddress: req.socket.remoteAddress, headers, params });
+        admitted = await admit({ requestId, ip: client.address, headers, params });
       } catch (error) {
         if (!isRedisUnavailable(error)) throw error;
-        admitted = { error: new ServiceUnavailableError() } satisfies Refusal;
+        admitted = { error: new ServiceUnavailableError() };
       }
-      if ('error' in admitted) return sendRefusal(res, admitted);
+      if ('error' in admitted) return sendRefusal(req, res, admitted);
       for (const [name, value] of admitted.headers) res.setHeader(name, value);
       context = admitted.context;
     }
+
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest,
-      context: async () => {
-        if (context === undefined) throw preExecutionError(new UnauthenticatedError());
-        return context;
-      },
-    });
+    // Only a browser on this machine, straight to the socket (no proxy in between), sees the dev key.
+    const local = isLoopback(req.socket.remoteAddress) && !headers.has('x-forwarded-for') && !headers.has('forwarded');
+    const response = await options.landingPage.withDevKey(params === null && local, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest,
+        context: async () => {
+          if (context === undefined) throw preExecutionError(new UnauthenticatedError());
+          return context;
+        },
+      }),
+    );
     await writeGraphQLResponse(res, response);
   };
 }

@@ -1,0 +1,87 @@
+import type http from 'node:http';
+
+/** The client closed the connection before its request was read whole. */
+export class ClientAbortedError extends Error {
+  override readonly name = 'ClientAbortedError';
+  constructor() {
+    super('the client closed the connection before sending its whole request');
+  }
+}
+
+export type BodyRead =
+  | { readonly kind: 'read'; readonly text: string }
+  /** Over the limit: nothing kept. `drained` when the rest was read and dropped, so the connection can stay open. */
+  | { readonly kind: 'tooLarge'; readonly drained: boolean };
+
+/**
+ * Reads a request body of at most `maxBytes`. Past that nothing more is kept, but the rest is read
+ * and dropped (up to `discardBytes` more) so that the 413 reaches a client still sending: closing
+ * a socket with unread data makes the kernel answer RST, and the client sees a reset instead of
+ * the answer. A declared Content-Length over the limit skips straight to dropping. Rejects with
+ * ClientAbortedError when the client goes away first.
+ */
+export function readBody(req: http.IncomingMessage, maxBytes: number, discardBytes: number): Promise<BodyRead> {
+  const declared = Number(req.headers['content-length']);
+  const overDeclared = Number.isFinite(declared) && declared > maxBytes;
+  return consume(req, overDeclared ? 0 : maxBytes, discardBytes).then((outcome) => {
+    if (outcome.kind === 'kept') return { kind: 'read', text: Buffer.concat(outcome.chunks).toString('utf8') };
+    return { kind: 'tooLarge', drained: outcome.kind === 'drained' };
+  });
+}
+
+/**
+ * Reads and drops what is left of a request refused before its body was read (up to
+ * `discardBytes`). Resolves true when the request ended, false past the cap or on an abort: the
+ * connection must then be closed.
+ */
+export function discardBody(req: http.IncomingMessage, discardBytes: number): Promise<boolean> {
+  return consume(req, 0, discardBytes).then(
+    (outcome) => outcome.kind !== 'overflow',
+    () => false,
+  );
+}
+
+type Consumed = { readonly kind: 'kept'; readonly chunks: Buffer[] } | { readonly kind: 'drained' } | { readonly kind: 'overflow' };
+
+function consume(req: http.IncomingMessage, keepBytes: number, discardBytes: number): Promise<Consumed> {
+  if (req.complete) return Promise.resolve({ kind: 'kept', chunks: [] });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let dropped = 0;
+    let keeping = keepBytes > 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      if (keeping && kept + chunk.length <= keepBytes) {
+        kept += chunk.length;
+        chunks.push(chunk);
+        return;
+      }
+      keeping = false;
+      chunks.length = 0;
+      dropped += chunk.length;
+      if (dropped > discardBytes) {
+        stop();
+        req.pause();
+        resolve({ kind: 'overflow' });
+      }
+    };
+    const onEnd = () => {
+      stop();
+      resolve(keeping || (keepBytes === 0 && dropped === 0) ? { kind: 'kept', chunks } : { kind: 'drained' });
+    };
+    const onClose = () => {
+      stop();
+      reject(new ClientAbortedError());
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('error', onClose);
+  });
+}

@@ -1,0 +1,113 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { addressKey } from '../auth/ip';
+import type { HttpLimits } from '../config';
+import { ErrorCode } from '../errors';
+import type { ErrorCode as Code } from '../errors';
+import type { Logger } from '../log';
+import { refusal, renderRefusal } from './respond';
+
+export interface HttpServerOptions {
+  readonly limits: HttpLimits;
+  readonly logger: Logger;
+  /** Peers not held to the per-address cap: trusted reverse proxies carry many clients. */
+  isTrustedProxy(socketAddress: string): boolean;
+}
+
+/** Most headers a request may carry; Node's default is 2000. */
+const MAX_HEADERS_COUNT = 100;
+
+/**
+ * A `node:http` server (requests go to its 'request' listeners) with the door's limits set with Node's own options: time to send the
+ * headers, time to send the whole request, the idle keep-alive time, and a cap on open connections
+ * (`maxConnections`). Beside them, what Node has no option for: a cap per client address, a
+ * 413 before a declared-too-large body is sent (`Expect: 100-continue`), and the errors Node
+ * answers itself (timeouts, malformed requests) in the API's one error shape.
+ */
+export function createHttpServer(options: HttpServerOptions): http.Server {
+  const { limits, logger } = options;
+  const server = http.createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // How often Node looks for requests past those timeouts (default 30 s, too coarse for them).
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  });
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxHeadersCount = MAX_HEADERS_COUNT;
+  server.maxConnections = limits.maxConnections;
+
+  // The response in flight on each connection, so a client error knows whether it may still answer.
+  const inFlight = new WeakMap<Socket, http.ServerResponse>();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void inFlight.set(req.socket, res));
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (Number(req.headers['content-length']) > limits.maxBodyBytes) {
+      // The client waits for "100 Continue" before sending: refuse without reading anything.
+      res.shouldKeepAlive = false;
+      return answer(req.socket, res, 'PAYLOAD_TOO_LARGE', `The request body exceeds ${limits.maxBodyBytes} bytes.`, req.headers.accept);
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address === undefined || options.isTrustedProxy(address)) return;
+    const key = addressKey(address);
+    const open = (perAddress.get(key) ?? 0) + 1;
+    if (open > limits.maxConnectionsPerIp) {
+      logger.debug('connection refused: too many from one address', { address: key, open: open - 1 });
+      socket.destroy();
+      return;
+    }
+    perAddress.set(key, open);
+    socket.once('close', () => {
+      const left = (perAddress.get(key) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(key);
+      else perAddress.set(key, left);
+    });
+  });
+
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const res = inFlight.get(socket);
+    const [code, message] = clientErrorCode(error);
+    logger.debug('client error', { code: error.code ?? error.name, answered: code ?? 'none' });
+    if (code === undefined || !socket.writable || res?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    answer(socket, undefined, code, message, undefined);
+  });
+
+  function answer(socket: Socket, res: http.ServerResponse | undefined, code: Code, message: string, accept: string | undefined): void {
+    const rendered = renderRefusal(accept, refusal(code, message));
+    if (res !== undefined) {
+      res.statusCode = rendered.status;
+      for (const [name, value] of rendered.headers) res.setHeader(name, value);
+      res.setHeader('connection', 'close');
+      res.end(rendered.body);
+      return;
+    }
+    const head = [`HTTP/1.1 ${rendered.status} ${http.STATUS_CODES[rendered.status] ?? ''}`, 'connection: close', `content-length: ${Buffer.byteLength(rendered.body)}`];
+    for (const [name, value] of rendered.headers) head.push(`${name}: ${value}`);
+    socket.end(`${head.join('\r\n')}\r\n\r\n${rendered.body}`);
+    socket.destroySoon();
+  }
+
+  return server;
+}
+
+/** What to answer a request Node could not read: nothing for a connection that is gone. */
+function clientErrorCode(error: NodeJS.ErrnoException): [Code | undefined, string] {
+  switch (error.code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return [undefined, ''];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [ErrorCode.REQUEST_TIMEOUT, 'The request was not received in time.'];
+    case 'HPE_HEADER_OVERFLOW':
+      return [ErrorCode.REQUEST_HEADERS_TOO_LARGE, 'The request headers are too large.'];
+    default:
+      return [ErrorCode.BAD_REQUEST, 'The request is not valid HTTP.'];
+  }
+}
