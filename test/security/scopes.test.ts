@@ -155,8 +155,13 @@ describe('every field that reads stored data needs READ, wherever it appears', (
         expect([name, refused.status, codes(refused), refused.body.data]).toEqual([name, 403, ['FORBIDDEN'], undefined]);
         for (const coordinate of coordinates) expect(refused.body.errors?.[0]?.message).toContain(`${coordinate} needs the READ scope`);
         expect(normal.status).toBe(200);
-        // Only the admit script reached Redis for this tenant: nothing was written or even read.
-        expect([name, commandNames(await watch.take())]).toEqual([name, ['evalsha']]);
+        // Only the admit step (and a refund of the query cost) reached Redis for this tenant: no
+        // command named an account, a transfer, the sequence or an idempotency record.
+        const commands = await watch.take();
+        expect(commandNames(commands).every((command) => command === 'evalsha')).toBe(true);
+        const touched = commands.flatMap((args) => args.filter((arg) => arg.includes(`{t:${tenantId}}`)).map((key) => key.slice(key.indexOf('}:') + 2)));
+        expect([name, touched.filter((key) => !/^(apikey:[a-z0-9]+|rate|rate:key:[a-z0-9]+|cost)$/.test(key))]).toEqual([name, []]);
+        expect(touched.some((key) => key.startsWith('apikey:'))).toBe(true);
         expect(await idempotencyRecord(admin, idempotencyKey)).toBeNull();
       }
     } finally {
@@ -317,5 +322,33 @@ describe('minting cannot escalate', () => {
     expect(batch.body.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([[['sneaky'], 'FORBIDDEN']]);
     const listed = await data<{ apiKeys: { name: string }[] }>(admin, '{ apiKeys { name } }');
     expect(listed.apiKeys.map((key) => key.name)).not.toContain('sneaky');
+  });
+});
+
+describe("a key's own rate is no way around the tenant's", () => {
+  it('draws every request of a key with its own rate from the tenant bucket too', async () => {
+    // 1 request a second with 4 at once: the keys made below have the same rate, each its own bucket.
+    const limited = await startTestServer({ RATE_LIMIT_PER_SECOND: '1', RATE_LIMIT_BURST: '4' });
+    try {
+      const tenant = await limited.newTenant('rate');
+      const bystander = await limited.newTenant('bystander');
+      // Made by the operator's path, so the tenant's bucket is still full when the test starts.
+      const keys = await Promise.all(
+        ['a', 'b', 'c'].map(async (name) => (await limited.auth.createApiKey(tenant.tenantId, { name, scopes: ['read'], rateLimitPerSecond: 1 })).secret as string),
+      );
+      const viewer = (apiKey: string) => gql(limited.url, '{ viewer { apiKey { id } } }', {}, as(apiKey));
+      const statuses: number[] = [];
+      for (const key of keys) for (let i = 0; i < 4; i++) statuses.push((await viewer(key)).status);
+      // Separate buckets alone would admit all 12; the tenant's admits its burst of 4 (plus one a
+      // second, should the run be slow), and a refusal charged nothing to the key's own bucket.
+      expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
+      expect(statuses.filter((status) => status === 200).length).toBeLessThan(8);
+      const refused = await viewer(keys[2] as string);
+      expect([refused.status, codes(refused), refused.body.errors?.[0]?.message]).toEqual([429, ['RATE_LIMITED'], expect.stringContaining('rate limit of 1 ')]);
+      // Another tenant is served all along.
+      expect((await viewer(bystander.apiKey)).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
   });
 });

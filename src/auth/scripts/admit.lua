@@ -7,7 +7,8 @@
 
   KEYS[1]  apiKey        hash of the presented key's record
   KEYS[2]  tenantRate    string: the tenant's request-rate GCRA state
-  KEYS[3]  keyRate       string: the key's own request-rate state (used when the key has a rate)
+  KEYS[3]  keyRate       string: the key's own request-rate state (when the key has a rate, charged
+                         besides the tenant's: both must admit the request)
   KEYS[4]  tenantCost    hash: the tenant's query-cost budget
 
   ARGV[1]  keyHash            hex SHA-256 of the presented key
@@ -27,7 +28,8 @@
             4 FORBIDDEN_IP     the address is outside the key's allowlist; nothing charged
     keyRecord  the key's HGETALL, for the caller to build the principal (and re-check the hash in
                constant time)
-    rate       the request rate that applied (the key's own, else the tenant's)
+    rate       the request rate that applied (the key's own, else the tenant's; the tenant's when
+               the tenant's bucket refused)
 
   Atomicity: one script; concurrent requests of all instances are serialized, so neither limit can
   be overshot. lastUsedAt is refreshed here, at most once a minute.
@@ -72,14 +74,25 @@ if fields.ipRanges ~= nil and fields.ipRanges ~= '' then
   end
 end
 
-local rateKey = tenantRateKey
-local rate = ratePerSecond
-if fields.rateLimitPerSecond ~= nil and fields.rateLimitPerSecond ~= '' then
-  rateKey = keyRateKey
-  rate = tonumber(fields.rateLimitPerSecond)
+-- A key with its own rate has its own bucket and still draws from the tenant's, so that minting
+-- keys cannot multiply the tenant's rate. Both are looked at before either is charged: a refusal
+-- charges neither.
+local ownRate = tonumber(fields.rateLimitPerSecond or '')
+local rate = ownRate or ratePerSecond
+local rateAllowed, remaining, resetMs, rateRetryMs = rl_gcra(tenantRateKey, ratePerSecond, burst, nowMs, false)
+if not rateAllowed then
+  rate = ratePerSecond
+elseif ownRate then
+  rateAllowed, remaining, resetMs, rateRetryMs = rl_gcra(keyRateKey, ownRate, burst, nowMs, false)
 end
-
-local rateAllowed, remaining, resetMs, rateRetryMs = rl_gcra(rateKey, rate, burst, nowMs, charge)
+if rateAllowed and charge then
+  local _, tenantRemaining, tenantResetMs = rl_gcra(tenantRateKey, ratePerSecond, burst, nowMs, true)
+  remaining, resetMs = tenantRemaining, tenantResetMs
+  if ownRate then
+    local _, keyRemaining, keyResetMs = rl_gcra(keyRateKey, ownRate, burst, nowMs, true)
+    remaining, resetMs = math.min(remaining, keyRemaining), math.max(resetMs, keyResetMs)
+  end
+end
 if not rateAllowed then
   local _, available = rl_budget(tenantCostKey, costBudget, costRestore, 0, nowMs, false)
   return {2, record, rate, 0, resetMs, math.floor(available), rateRetryMs}
