@@ -1,6 +1,8 @@
-import { parse } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
 import type { GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
+import { boundedMessage, formatError, MAX_ERROR_MESSAGE_LENGTH, variableErrorMessage } from '../../src/graphql/errors';
 import { countRootFields, decidingError, httpStatusOf } from '../../src/graphql/http-status.plugin';
+import { createLogger } from '../../src/log';
 
 function error(code: string, path?: (string | number)[]): GraphQLFormattedError {
   return { message: code, ...(path ? { path } : {}), extensions: { code } };
@@ -104,5 +106,56 @@ describe('countRootFields', () => {
     };
     expect(countRootFields(counted.definitions[0] as OperationDefinitionNode, counted)).toBe(depth);
     expect(entered).toBe(depth);
+  });
+});
+
+describe('error answers are bounded and never echo the input', () => {
+  function logger() {
+    const lines: { level: string; msg: string }[] = [];
+    return { log: createLogger('debug', (line) => void lines.push(JSON.parse(line) as { level: string; msg: string })), lines };
+  }
+
+  it("maps graphql-js's 'Too many errors processing variables' to BAD_USER_INPUT, without an error-level log line", () => {
+    const { log, lines } = logger();
+    const error = new GraphQLError('Too many errors processing variables, error limit reached. Execution aborted.');
+    expect(formatError(log)({ message: error.message }, error)).toEqual({ message: error.message, extensions: { code: 'BAD_USER_INPUT' } });
+    expect(lines.filter((line) => line.level === 'error')).toEqual([]);
+  });
+
+  it('maps a codeless variable coercion error to BAD_USER_INPUT without the printed value', () => {
+    const { log, lines } = logger();
+    const variable = parse('query($input: CreateAccountInput!) { viewer { __typename } }');
+    const node = (variable.definitions[0] as OperationDefinitionNode).variableDefinitions?.[0];
+    const reason = new GraphQLError('Field "secret" is not defined by type "CreateAccountInput".');
+    const printed = `{ name: "${'x'.repeat(5_000)}", secret: "hunter2" }`;
+    const error = new GraphQLError(`Variable "$input" got invalid value ${printed}; ${reason.message}`, { nodes: node, originalError: reason });
+    const formatted = formatError(log)({ message: error.message }, error);
+    expect(formatted.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    expect(formatted.message).toBe('Variable "$input" got an invalid value; Field "secret" is not defined by type "CreateAccountInput".');
+    expect(lines).toEqual([]);
+  });
+
+  it('keeps where in the variable the problem is, and cuts values out of scalar refusals', () => {
+    expect(variableErrorMessage('Variable "$input" got invalid value "abc" at "input.amount"; Int cannot represent non-integer value: "abc"', 'Int cannot represent non-integer value: "abc"')).toBe(
+      'Variable "$input" got an invalid value at "input.amount"; Int cannot represent non-integer value.',
+    );
+    expect(variableErrorMessage('Variable "$x" of required type "Int!" was not provided.', undefined)).toBe('Variable "$x" of required type "Int!" was not provided.');
+  });
+
+  it('cuts every coded message to 500 characters, never inside a surrogate pair', () => {
+    const { log } = logger();
+    const long = `${'a'.repeat(498)}😀${'b'.repeat(10_000)}`;
+    const error = new GraphQLError(long, { extensions: { code: 'BAD_USER_INPUT' } });
+    const formatted = formatError(log)({ message: long, extensions: { code: 'BAD_USER_INPUT' } }, error);
+    expect(formatted.message.length).toBeLessThanOrEqual(MAX_ERROR_MESSAGE_LENGTH);
+    expect(formatted.message).toBe(`${'a'.repeat(498)}…`);
+    expect(boundedMessage('short')).toBe('short');
+  });
+
+  it('masks and logs what has no public code', () => {
+    const { log, lines } = logger();
+    const error = new Error('boom');
+    expect(formatError(log)({ message: 'boom' }, error)).toEqual({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(lines.map((line) => line.level)).toEqual(['error']);
   });
 });
