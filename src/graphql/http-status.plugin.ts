@@ -14,7 +14,14 @@ export interface AnswerShape {
    * tell. Default 1.
    */
   readonly rootFieldCount?: number;
+  /**
+   * Response keys of root `__typename` fields (aliases included), which cannot fail and do not
+   * count as root fields. Default: `__typename`.
+   */
+  readonly typenameKeys?: ReadonlySet<string>;
 }
+
+const TYPENAME_ONLY: ReadonlySet<string> = new Set(['__typename']);
 
 /**
  * The status rule of the API contract (DESIGN.md "Errors"), as a pure function: the error whose
@@ -34,7 +41,8 @@ export function decidingError(answer: AnswerShape): GraphQLFormattedError | null
   const errors = answer.errors ?? [];
   if (errors.length === 0) return null;
   if (answer.data === undefined) return errors[0] ?? null;
-  const rootKeys = answer.data === null ? null : Object.keys(answer.data).filter((key) => key !== '__typename');
+  const typenameKeys = answer.typenameKeys ?? TYPENAME_ONLY;
+  const rootKeys = answer.data === null ? null : Object.keys(answer.data).filter((key) => !typenameKeys.has(key));
   const rootFieldCount = rootKeys === null ? (answer.rootFieldCount ?? 1) : rootKeys.length;
   if (rootFieldCount !== 1) return null;
   const own = errors.find((error) => error.path?.length === 1 && (rootKeys === null || error.path[0] === rootKeys[0]));
@@ -55,15 +63,20 @@ export function httpStatusOf(answer: AnswerShape, statusOf: (code: unknown) => n
   return deciding === null ? 200 : statusOf(deciding.extensions?.code);
 }
 
-/** Root fields selected by an operation, through fragments (each one entered once), `__typename` aside. */
-export function countRootFields(operation: OperationDefinitionNode, document: DocumentNode): number {
+/**
+ * The root fields an operation selects, by response key, through fragments (each one entered once,
+ * so the walk is linear): how many there are besides `__typename`, and the keys `__typename` goes by.
+ */
+export function rootFieldsOf(operation: OperationDefinitionNode, document: DocumentNode): { count: number; typenameKeys: Set<string> } {
   const fragments = new Map(document.definitions.flatMap((definition) => (definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition] as const] : [])));
   const entered = new Set<string>();
-  const responseKeys = new Set<string>();
+  const fieldKeys = new Set<string>();
+  const typenameKeys = new Set<string>(['__typename']);
   const walk = (selectionSet: SelectionSetNode): void => {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
-        if (selection.name.value !== '__typename') responseKeys.add(selection.alias?.value ?? selection.name.value);
+        const key = selection.alias?.value ?? selection.name.value;
+        (selection.name.value === '__typename' ? typenameKeys : fieldKeys).add(key);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         walk(selection.selectionSet);
       } else if (!entered.has(selection.name.value)) {
@@ -74,7 +87,7 @@ export function countRootFields(operation: OperationDefinitionNode, document: Do
     }
   };
   walk(operation.selectionSet);
-  return responseKeys.size;
+  return { count: fieldKeys.size, typenameKeys };
 }
 
 export interface HttpStatusOptions {
@@ -105,8 +118,8 @@ export function httpStatusPlugin<TContext extends object>(options: HttpStatusOpt
           const result = response.body.singleResult;
           const errors = result.errors;
           if (!errors || errors.length === 0) return;
-          const rootFieldCount = result.data === null && operation && document ? countRootFields(operation, document) : undefined;
-          const status = httpStatusOf({ data: result.data, errors, rootFieldCount }, statusOf);
+          const root = operation && document ? rootFieldsOf(operation, document) : undefined;
+          const status = httpStatusOf({ data: result.data, errors, rootFieldCount: root?.count, typenameKeys: root?.typenameKeys }, statusOf);
           if (status !== undefined) response.http.status = status;
           if (errors.length > maxErrors) {
             result.errors = errors.slice(0, maxErrors);

@@ -1,7 +1,7 @@
 import { GraphQLError, parse } from 'graphql';
 import type { GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
 import { boundedMessage, formatError, MAX_ERROR_MESSAGE_LENGTH, variableErrorMessage } from '../../src/graphql/errors';
-import { countRootFields, decidingError, httpStatusOf } from '../../src/graphql/http-status.plugin';
+import { decidingError, httpStatusOf, rootFieldsOf } from '../../src/graphql/http-status.plugin';
 import { createLogger } from '../../src/log';
 
 function error(code: string, path?: (string | number)[]): GraphQLFormattedError {
@@ -46,8 +46,11 @@ describe('the status rule', () => {
     expect(httpStatusOf({ data: null, errors: [error('FORBIDDEN', ['accounts'])], rootFieldCount: 2 })).toBe(200);
   });
 
-  it('does not count __typename as a root field', () => {
+  it('does not count __typename as a root field, aliased or not', () => {
     expect(httpStatusOf({ data: { __typename: 'Mutation', createAccount: null }, errors: [error('BAD_USER_INPUT', ['createAccount'])] })).toBe(400);
+    const document = parse('mutation { kind: __typename createAccount(input: { name: "A", currency: "EUR" }) { id } }');
+    const { typenameKeys } = rootFieldsOf(document.definitions[0] as OperationDefinitionNode, document);
+    expect(httpStatusOf({ data: { kind: 'Mutation', createAccount: null }, errors: [error('FORBIDDEN', ['createAccount'])], typenameKeys })).toBe(403);
   });
 
   it('reads the root field count when data is null (a non-null root field failed)', () => {
@@ -73,10 +76,10 @@ describe('the status rule', () => {
   });
 });
 
-describe('countRootFields', () => {
+describe('rootFieldsOf', () => {
   function count(source: string): number {
     const document = parse(source);
-    return countRootFields(document.definitions[0] as OperationDefinitionNode, document);
+    return rootFieldsOf(document.definitions[0] as OperationDefinitionNode, document).count;
   }
 
   it('counts response keys through fragments and aliases, __typename aside', () => {
@@ -104,7 +107,7 @@ describe('countRootFields', () => {
         });
       }),
     };
-    expect(countRootFields(counted.definitions[0] as OperationDefinitionNode, counted)).toBe(depth);
+    expect(rootFieldsOf(counted.definitions[0] as OperationDefinitionNode, counted).count).toBe(depth);
     expect(entered).toBe(depth);
   });
 });
