@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { getNamedType, isObjectType } from 'graphql';
+import { getNamedType, isObjectType, Kind, parse } from 'graphql';
 import { buildLedgerSchema } from '../../src/graphql/schema';
 import { requiredScopesOf } from '../../src/graphql/scope';
+import { findScopeViolations } from '../../src/graphql/scope.plugin';
 import { commandNames, watchTenantCommands } from '../helpers/monitor';
 import { codes, gql, startTestServer } from '../helpers/server';
 import type { GraphQLResponse, TestServer } from '../helpers/server';
@@ -111,6 +112,29 @@ describe('every field that reads stored data needs READ, wherever it appears', (
     expect(objectFieldsThatNeedNothing.sort()).toEqual(
       ['AccountConnection.edges', 'AccountConnection.pageInfo', 'AccountEdge.node', 'CreatedApiKey.apiKey', 'Query.viewer', 'TransferConnection.edges', 'TransferConnection.pageInfo', 'TransferEdge.node', 'Viewer.apiKey', 'Viewer.tenant'].sort(),
     );
+  });
+
+  it('walks each fragment once, however often it is spread', () => {
+    // 30 fragments, each spreading the next twice: 2^30 paths, 30 fragments to read.
+    const depth = 30;
+    const fragments = Array.from({ length: depth }, (_, i) => (i === depth - 1 ? `fragment F${i} on Transfer { fromAccount { id } }` : `fragment F${i} on Transfer { id ...F${i + 1} ...F${i + 1} }`));
+    const document = parse(`mutation { createTransfer(input: { fromAccountId: "a", toAccountId: "b", amount: "1", currency: "EUR" }) { ...F0 } } ${fragments.join(' ')}`);
+    let reads = 0;
+    for (const definition of document.definitions) {
+      if (definition.kind !== Kind.FRAGMENT_DEFINITION && definition.kind !== Kind.OPERATION_DEFINITION) continue;
+      const selectionSet = definition.selectionSet;
+      const selections = selectionSet.selections;
+      Object.defineProperty(selectionSet, 'selections', {
+        get: () => {
+          reads += 1;
+          return selections;
+        },
+      });
+    }
+    const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+    if (operation?.kind !== Kind.OPERATION_DEFINITION) throw new Error('no operation');
+    expect(findScopeViolations(buildLedgerSchema(), document, operation, ['write'])).toEqual([{ coordinate: 'Transfer.fromAccount', missing: ['read'] }]);
+    expect(reads).toBe(depth + 1);
   });
 
   it('refuses a WRITE-only key that reads through a mutation result, before anything executes', async () => {
