@@ -2,8 +2,9 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSchema, getIntrospectionQuery, parse, visit } from 'graphql';
+import type { OperationDefinitionNode } from 'graphql';
 import { buildLedgerSchema } from '../../src/graphql/schema';
-import { analyzeQuery, DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
+import { actualQueryCost, analyzeQuery, DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
 import type { QueryAnalysis, QueryLimits } from '../../src/ratelimit';
 
 const schema = buildLedgerSchema();
@@ -75,6 +76,29 @@ describe('cost rules (DESIGN.md, read from the schema directives)', () => {
     for (const query of ['{ accounts(first: 7) { edges { node { transfers { edges { node { id } } } } } } }', 'mutation { revokeApiKey(id: "x") { id } }', '{ apiKeys { id } }']) {
       expect(costOf(query, {}, committed)).toBe(costOf(query));
     }
+  });
+});
+
+describe("the README's example", () => {
+  const query = `query Recent($n: Int = 10) {
+    viewer { tenant { name } }
+    accounts(first: 3) { ...Page }
+  }
+  fragment Page on AccountConnection {
+    edges { node { name balance transfers(first: $n) { edges { node { amount } } } } }
+    pageInfo { hasNextPage }
+  }`;
+
+  it('is priced 73 and, with two accounts holding 4 and 0 transfers, uses 18', () => {
+    expect(costOf(query)).toBe(73);
+    const document = parse(query);
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    const transfers = (count: number) => ({ edges: Array.from({ length: count }, () => ({ node: { amount: '1' } })) });
+    const data = {
+      viewer: { tenant: { name: 't' } },
+      accounts: { edges: [{ node: { name: 'a', balance: '0', transfers: transfers(4) } }, { node: { name: 'b', balance: '0', transfers: transfers(0) } }], pageInfo: { hasNextPage: false } },
+    };
+    expect(actualQueryCost(schema, document, operation, {}, data)).toBe(18);
   });
 });
 
