@@ -1,12 +1,13 @@
 import type { HeaderMap } from '@apollo/server';
 import type { GraphQLSchema } from 'graphql';
-import { apiKeyFromHeaders } from '../auth/api-key';
+import { apiKeyFromHeaders, parseApiKey } from '../auth/api-key';
 import type { AuthStore, Principal } from '../auth/store';
 import { ApiError, ErrorCode, ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors';
 import type { Refusal } from '../http/respond';
 import { analyzeQuery, costExtension, rateLimitHeaders } from '../ratelimit';
 import type { Admission, QueryLimits } from '../ratelimit';
 import type { GraphQLParams } from './params';
+import { ThrottledAddresses } from './throttled';
 
 export interface AdmitOptions<TContext> {
   readonly schema: GraphQLSchema;
@@ -50,34 +51,43 @@ export type Admit<TContext> = (input: AdmitInput) => Promise<Admitted<TContext> 
  *
  * What an anonymous caller can make the server do before it is refused: read a bounded body,
  * and, only with a well-formed key, the analysis and the round trip. Each of its failures counts
- * against its address (an IPv6 /64 as one) in the failure throttle.
+ * against its address (an IPv6 /64 as one) in the failure throttle; once throttled, its requests
+ * are refused before any analysis (see ThrottledAddresses).
  */
 export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TContext> {
   const { schema, auth, queryLimits } = options;
+  const limits = { ratePerSecond: options.ratePerSecond, burst: options.burst, costBudget: options.costBudget, costRestorePerSecond: options.costRestorePerSecond };
+
+  const throttled = new ThrottledAddresses();
+  const tooManyFailures = (retryAfterMs: number): Refusal => ({
+    error: new RateLimitedError('Too many failed authentications from this address; wait before trying again.', retryAfterMs),
+  });
 
   async function failedAuthentication(ip: string, apiKeySent: boolean): Promise<Refusal> {
     const decision = await auth.recordAuthFailure(ip, options.authFailuresPerMinute);
     if (decision.throttled) {
-      return { error: new RateLimitedError('Too many failed authentications from this address; wait before trying again.', decision.retryAfterMs) };
+      throttled.note(ip, decision.retryAfterMs);
+      return tooManyFailures(decision.retryAfterMs);
     }
     return { error: apiKeySent ? new UnauthenticatedError('The api key is unknown or revoked.') : new UnauthenticatedError() };
   }
 
   return async function admit({ requestId, ip, headers, params }) {
     const apiKey = apiKeyFromHeaders((name) => headers.get(name));
-    if (apiKey === null) return failedAuthentication(ip, false);
+    const throttledMs = throttled.retryAfterMs(ip);
+    if (apiKey === null || parseApiKey(apiKey) === null) {
+      return throttledMs > 0 ? tooManyFailures(throttledMs) : failedAuthentication(ip, apiKey !== null);
+    }
+    if (throttledMs > 0) {
+      // A throttled address proves its key before anything of its query is looked at.
+      const known = await auth.admit(apiKey, ip, { ...limits, charge: false, cost: 0 });
+      if (known.status === 'unauthenticated') return tooManyFailures(throttledMs);
+    }
     const analysis = typeof params.query === 'string' ? analyzeQuery(schema, params.query, params.operationName, params.variables, queryLimits) : ({ kind: 'unparsed' } as const);
     const cost = analysis.kind === 'ok' ? analysis.cost : 0;
     // A refused query is not free: it takes a request from the rate limit (its cost, 0 here, from
     // nothing). Parse and validation failures, found by Apollo after this step, were charged here too.
-    const result = await auth.admit(apiKey, ip, {
-      charge: true,
-      cost,
-      ratePerSecond: options.ratePerSecond,
-      burst: options.burst,
-      costBudget: options.costBudget,
-      costRestorePerSecond: options.costRestorePerSecond,
-    });
+    const result = await auth.admit(apiKey, ip, { ...limits, charge: true, cost });
     if (result.status === 'unauthenticated') return failedAuthentication(ip, true);
     if (result.status === 'forbiddenIp') return { error: new ForbiddenError(`This api key may not be used from ${ip}.`) };
     const admission: Admission = {
