@@ -1,3 +1,5 @@
+import { ApiError, ErrorCode, RateLimitedError, ServiceUnavailableError } from '../../src/errors';
+import { errorMediaType, refusal, renderRefusal } from '../../src/http/respond';
 import { gql, startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 import { connect, eventually, jsonBodyOf, request } from './door.helpers';
@@ -175,5 +177,37 @@ describe('clients that hang up', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('one error shape', () => {
+  it('is served as application/graphql-response+json only when Accept prefers it', () => {
+    expect(errorMediaType(undefined)).toBe('application/json');
+    expect(errorMediaType('*/*')).toBe('application/json');
+    expect(errorMediaType('application/json')).toBe('application/json');
+    expect(errorMediaType('application/graphql-response+json')).toBe('application/graphql-response+json');
+    // Apollo Client 4's header.
+    expect(errorMediaType('application/graphql-response+json,application/json;q=0.9')).toBe('application/graphql-response+json');
+    expect(errorMediaType('application/json, application/graphql-response+json')).toBe('application/json');
+    expect(errorMediaType('application/json;q=0.5, application/graphql-response+json;q=0.8')).toBe('application/graphql-response+json');
+    expect(errorMediaType('application/graphql-response+json;q=0, */*')).toBe('application/json');
+    expect(errorMediaType('text/html')).toBe('application/json');
+  });
+
+  it('says when to come back on 409, 429 and 503, in Retry-After and extensions.retryAfterMs', () => {
+    const header = (rendered: ReturnType<typeof renderRefusal>, name: string) => rendered.headers.find(([key]) => key === name)?.[1];
+    const limited = renderRefusal(undefined, { error: new RateLimitedError('slow down', 2500) });
+    expect([limited.status, header(limited, 'retry-after'), JSON.parse(limited.body)]).toEqual([
+      429,
+      '3',
+      { errors: [{ message: 'slow down', extensions: { code: 'RATE_LIMITED', retryAfterMs: 2500 } }] },
+    ]);
+    const unavailable = renderRefusal('application/graphql-response+json', { error: new ServiceUnavailableError() });
+    expect([unavailable.status, header(unavailable, 'retry-after'), header(unavailable, 'content-type')]).toEqual([503, '1', 'application/graphql-response+json; charset=utf-8']);
+    expect((JSON.parse(unavailable.body) as { errors: { extensions: Record<string, unknown> }[] }).errors[0]?.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', retryAfterMs: 1000 });
+    const inProgress = renderRefusal(undefined, { error: new ApiError(ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS, 'busy', { retryAfterMs: 100 }) });
+    expect([inProgress.status, header(inProgress, 'retry-after')]).toEqual([409, '1']);
+    const tooLarge = renderRefusal(undefined, refusal(ErrorCode.PAYLOAD_TOO_LARGE, 'big'));
+    expect([tooLarge.status, header(tooLarge, 'retry-after')]).toEqual([413, undefined]);
   });
 });

@@ -3,7 +3,8 @@
   check the caller's address against the key's allowlist, then take one request from the rate
   limit and the query's cost from the tenant's budget (ratelimit/scripts/limits.lua is included
   in front of this script). Refused requests charge nothing they were refused for; a request with
-  a bad key charges no tenant at all.
+  a bad key charges no tenant at all. A query refused for its shape before this script still
+  comes here with charge "1" and cost 0: a refusal of a valid key takes a request from its rate.
 
   KEYS[1]  apiKey        hash of the presented key's record
   KEYS[2]  tenantRate    string: the tenant's request-rate GCRA state

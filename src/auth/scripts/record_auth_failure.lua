@@ -1,9 +1,10 @@
 --[[
-  record_auth_failure: count one failed authentication of a client IP against its allowance, with
-  GCRA (generic cell rate algorithm) on Redis time, shared by every API instance. Apart from every
-  tenant's quota: the key is the IP's own.
+  record_auth_failure: count one failed authentication of a client address against its allowance,
+  with GCRA (generic cell rate algorithm) on Redis time, shared by every API instance. Apart from
+  every tenant's quota: the key is the address's own, an IPv4 address or an IPv6 /64 (one
+  subscriber usually holds a whole /64; counting its addresses apart would let it rotate past).
 
-  KEYS[1]  throttle  string: the IP's theoretical arrival time (TAT), ms since the epoch
+  KEYS[1]  throttle  string: the address's theoretical arrival time (TAT), ms since the epoch
 
   ARGV[1]  failuresPerMinute  allowance; up to this many failures may come at once, then one per
                               60000 / failuresPerMinute ms
