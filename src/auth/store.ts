@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openAtomicReply, withoutIdempotency } from '../idempotency';
+import { hasIdempotencyKey, openAtomicReply, withoutIdempotency } from '../idempotency';
 import type { AtomicIdempotency } from '../idempotency';
 import type { RedisClient } from '../redis/client';
 import { sendWrite } from '../redis/client';
@@ -166,7 +166,7 @@ export class AuthStore {
       const secret = formatApiKey(tenantId, keyId, this.random);
       const prefix = parseApiKey(secret)?.prefix;
       if (prefix === undefined) throw new Error('formatApiKey produced a key parseApiKey rejects');
-      const reply = await sendWrite('create_api_key', idempotency.scriptArgs[1] !== '', () => runScript(this.redis, 'createApiKey', [idempotency.recordKey, keys.tenant, keys.apiKey(keyId), keys.apiKeys], [
+      const reply = await sendWrite('create_api_key', hasIdempotencyKey(idempotency), () => runScript(this.redis, 'createApiKey', [idempotency.recordKey, keys.tenant, keys.apiKey(keyId), keys.apiKeys], [
         ...idempotency.scriptArgs,
         keyId,
         input.name,
@@ -216,7 +216,7 @@ export class AuthStore {
   async revokeApiKey(tenantId: string, keyId: string, idempotency: AtomicIdempotency = withoutIdempotency(tenantKeys(tenantId).tag)): Promise<ApiKeyRecord> {
     const keys = tenantKeys(tenantId);
     // A malformed id is looked up as one no key has: the script records NOT_FOUND, as for any unknown id.
-    const reply = await sendWrite('revoke_api_key', idempotency.scriptArgs[1] !== '', () =>
+    const reply = await sendWrite('revoke_api_key', hasIdempotencyKey(idempotency), () =>
       runScript(this.redis, 'revokeApiKey', [idempotency.recordKey, keys.apiKey(lookupId(keyId))], [...idempotency.scriptArgs]),
     );
     if (!Array.isArray(reply) || reply.length === 0) throw new Error('revoke_api_key: unexpected reply');

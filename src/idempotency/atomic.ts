@@ -28,6 +28,11 @@ export function withoutIdempotency(namespace: string): AtomicIdempotency {
   return { recordKey: `${namespace}:idem:-`, scriptArgs: ['', '', '', '0'], settle: () => undefined };
 }
 
+/** True when the mutation carries a key: a retry with it replays instead of running again. */
+export function hasIdempotencyKey(idempotency: AtomicIdempotency): boolean {
+  return idempotency.scriptArgs[1] !== '';
+}
+
 /**
  * Opens the envelope `{status, ...domainReply}` of an atomic-path script: returns the domain reply
  * (the recorded one on a replay), or throws IDEMPOTENCY_KEY_REUSED / IN_PROGRESS.

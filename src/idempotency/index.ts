@@ -1,5 +1,5 @@
 export type { AtomicIdempotency, FieldStatus } from './atomic';
-export { openAtomicReply, withoutIdempotency } from './atomic';
+export { hasIdempotencyKey, openAtomicReply, withoutIdempotency } from './atomic';
 export { canonicalJson, fingerprint } from './fingerprint';
 export { decodeResult, encodeResult } from './codec';
 export {

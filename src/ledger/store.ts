@@ -4,7 +4,7 @@ import { isWellFormedId, lookupId, newId, tenantKeys } from '../redis/keys';
 import type { TenantKeys } from '../redis/keys';
 import { loadHashes, pairsToRecord, runScript } from '../redis/scripts';
 import { sendWrite } from '../redis/client';
-import { openAtomicReply, withoutIdempotency } from '../idempotency';
+import { hasIdempotencyKey, openAtomicReply, withoutIdempotency } from '../idempotency';
 import type { AtomicIdempotency } from '../idempotency';
 import {
   AccountNotFoundError,
@@ -161,7 +161,7 @@ export class LedgerStore {
    */
   async createAccount(input: NewAccount, idempotency: AtomicIdempotency = withoutIdempotency(this.namespace)): Promise<AccountRecord> {
     validateNewAccount(input);
-    const idempotent = idempotency.scriptArgs[1] !== '';
+    const idempotent = hasIdempotencyKey(idempotency);
     for (;;) {
       const id = newId(this.random);
       const reply = await sendWrite('create_account', idempotent, () =>
@@ -199,7 +199,7 @@ export class LedgerStore {
   async createTransfer(input: NewTransfer, idempotency: AtomicIdempotency = withoutIdempotency(this.namespace)): Promise<TransferResult> {
     validateNewTransfer(input);
     const k = this.keys;
-    const idempotent = idempotency.scriptArgs[1] !== '';
+    const idempotent = hasIdempotencyKey(idempotency);
     // A malformed id names no account: the script looks it up as one that cannot exist and
     // records NOT_FOUND like for any unknown id, so a retry of the key replays that refusal.
     const fromId = lookupId(input.fromAccountId);
