@@ -59,8 +59,7 @@ export interface CostPluginOptions<TContext> {
  * not use: the budget was charged the estimate (an upper bound) before execution; after it, the
  * actual cost is counted on the answer (actual.ts) and the difference goes back.
  */
-export function costPlugin<TContext extends object>(optionsOrAdmissionOf: CostPluginOptions<TContext> | CostPluginOptions<TContext>['admissionOf']): ApolloServerPlugin<TContext> {
-  const options: CostPluginOptions<TContext> = typeof optionsOrAdmissionOf === 'function' ? { admissionOf: optionsOrAdmissionOf } : optionsOrAdmissionOf;
+export function costPlugin<TContext extends object>(options: CostPluginOptions<TContext>): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {

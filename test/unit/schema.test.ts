@@ -21,4 +21,19 @@ describe('schema.graphql', () => {
     expect(compact).toContain('scalar Amount');
     expect(compact).toContain('scalar DateTime');
   });
+
+  it('declares and carries the IBM cost directives (@cost, @listSize) that the analysis reads', () => {
+    const compact = committed.replace(/"""[\s\S]*?"""/g, '').replace(/\s+/g, ' ');
+    expect(compact).toContain('directive @cost( weight: String! ) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR');
+    expect(compact).toContain(
+      'directive @listSize( assumedSize: Int slicingArguments: [String!] sizedFields: [String!] requireOneSlicingArgument: Boolean = true ) on FIELD_DEFINITION',
+    );
+    const connection = '@listSize(assumedSize: 100, slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)';
+    expect(compact).toContain(`after: String ): AccountConnection! ${connection}`);
+    expect(compact.split(`TransferConnection! ${connection}`)).toHaveLength(3); // Query.transfers and Account.transfers
+    for (const mutation of ['): Account @cost(weight: "10")', '): Transfer @cost(weight: "10")', '): CreatedApiKey @cost(weight: "10")', '): ApiKey @cost(weight: "10")']) {
+      expect(compact).toContain(mutation);
+    }
+    expect(compact).toContain('apiKeys: [ApiKey!]! @listSize(assumedSize: 100)');
+  });
 });
