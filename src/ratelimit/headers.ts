@@ -67,12 +67,17 @@ export function costPlugin<TContext extends object>(options: CostPluginOptions<T
           const admission = options.admissionOf(contextValue);
           if (admission === undefined || response.body.kind !== 'single') return;
           const result = response.body.singleResult;
-          const executed = document !== undefined && operation !== undefined && result.data !== undefined && result.data !== null;
-          const actual = executed ? actualQueryCost(schema, document, operation, request.variables ?? {}, result.data) : 0;
-          // The estimate is an upper bound (tested): an actual above it refunds nothing and charges nothing more.
-          const unused = Math.max(0, admission.requestedQueryCost - actual);
+          // Apollo leaves `data` out when nothing executed (a parse or validation failure, an
+          // argument refused before execution); `null` means it ran and an error nulled the root.
+          const ran = result.data !== undefined;
+          const actual = ran && result.data !== null && document !== undefined && operation !== undefined ? actualQueryCost(schema, document, operation, request.variables ?? {}, result.data) : 0;
+          // No refund once an error is in the answer: null propagation can hide work that was done
+          // (a failing field nulls its resolved siblings up to a nullable parent), and a refund
+          // counted on what is left would let a query fail on purpose to run for free.
+          // The estimate is an upper bound (tested): an actual above it charges nothing more.
+          const unused = !ran ? admission.requestedQueryCost : (result.errors?.length ?? 0) > 0 ? 0 : Math.max(0, admission.requestedQueryCost - actual);
           const currentlyAvailable = Math.min(admission.maximumAvailable, admission.currentlyAvailable + unused);
-          result.extensions = { ...result.extensions, cost: costExtension({ ...admission, currentlyAvailable }, executed ? actual : null) };
+          result.extensions = { ...result.extensions, cost: costExtension({ ...admission, currentlyAvailable }, ran ? actual : null) };
           if (unused > 0 && options.refund !== undefined) {
             options.refund(contextValue, unused).catch((error: unknown) => logger.warn(`query-cost refund failed: ${String(error)}`));
           }

@@ -213,6 +213,31 @@ describe('query-cost refund', () => {
   });
 });
 
+describe('no refund for a query that ran into an error', () => {
+  it('charges a failed transfer its whole estimate: null propagation could hide the work it did', async () => {
+    const server = await startTestServer({ QUERY_COST_BUDGET: '1000', QUERY_COST_MAX: '1000', QUERY_COST_RESTORE_PER_SECOND: '1' });
+    try {
+      const { tenantId, apiKey } = await server.newTenant();
+      const ledger = new LedgerStore(server.redis, tenantId);
+      const empty = await ledger.createAccount({ name: 'empty', currency: 'EUR', allowNegativeBalance: false });
+      const other = await ledger.createAccount({ name: 'other', currency: 'EUR', allowNegativeBalance: false });
+      const mutation = `mutation { createTransfer(input: {fromAccountId: "${empty.id}", toAccountId: "${other.id}", amount: "1", currency: "EUR"}, idempotencyKey: "${randomUUID()}") { fromAccount { transfers(first: 50) { edges { node { id } } } } } }`;
+      const response = await gql(server.url, mutation, {}, { 'api-key': apiKey });
+      expect([response.status, codes(response)]).toEqual([422, ['INSUFFICIENT_FUNDS']]);
+      // requested 10 + fromAccount 1 + transfers 1 + 50 x 2; the answer shows the mutation's own 10.
+      const cost = response.body.extensions?.cost as { requestedQueryCost: number; actualQueryCost: number; throttleStatus: { currentlyAvailable: number } };
+      expect([cost.requestedQueryCost, cost.actualQueryCost]).toEqual([112, 10]);
+      expect(cost.throttleStatus.currentlyAvailable).toBeLessThan(1000 - 112 + 2);
+      // Nothing comes back later either: a cheap query after it sees the budget still short.
+      await sleep(50);
+      const after = await gql(server.url, '{ __typename }', {}, { 'api-key': apiKey });
+      expect((after.body.extensions?.cost as { throttleStatus: { currentlyAvailable: number } }).throttleStatus.currentlyAvailable).toBeLessThan(1000 - 112 + 2);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('the admit step', () => {
   it('is one Redis round trip', async () => {
     const server = await startTestServer();
