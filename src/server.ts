@@ -118,6 +118,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     createDoor({
       logger,
       allowedOrigins: new Set([APOLLO_STUDIO_ORIGIN, ...config.corsOrigins]),
+      allowLoopbackOrigins: config.nodeEnv === 'development',
       isReady: () => pingRedis(redis),
       graphql: createGraphQLHandler({ apollo, admit, maxBodyBytes: config.http.maxBodyBytes, trust, landingPage }),
     }),

@@ -4,7 +4,7 @@ import { API_VERSION, SUPPORTED_API_VERSIONS } from '../config';
 import { ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { ClientAbortedError } from './body';
-import { applyCors } from './cors';
+import { createCors } from './cors';
 import type { GraphQLHandler } from './graphql';
 import { refusal, sendJson, sendRefusal } from './respond';
 
@@ -12,6 +12,8 @@ export interface DoorOptions {
   readonly logger: Logger;
   /** Origins CORS lets call the API from a browser. */
   readonly allowedOrigins: ReadonlySet<string>;
+  /** Also allow http://localhost:* and http://127.0.0.1:* origins (development). Default false. */
+  readonly allowLoopbackOrigins?: boolean;
   /** For /readyz: whether the data store answers. */
   isReady(): Promise<boolean>;
   readonly graphql: GraphQLHandler;
@@ -25,9 +27,10 @@ const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
  */
 export function createDoor(options: DoorOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const { logger, allowedOrigins } = options;
+  const applyCors = createCors({ origins: allowedOrigins, allowLoopbackOrigins: options.allowLoopbackOrigins, logger });
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
-    if (applyCors(req, res, allowedOrigins)) return;
+    if (applyCors(req, res)) return;
     const pinned = req.headers['x-api-version'];
     if (pinned !== undefined && !SUPPORTED_API_VERSIONS.includes(String(pinned))) {
       const message = `X-Api-Version "${String(pinned).slice(0, 32)}" is not supported; supported: ${SUPPORTED_API_VERSIONS.join(', ')}.`;
