@@ -1,7 +1,7 @@
 import { isLeafType, isObjectType, Kind } from 'graphql';
 import type { DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLNamedType, GraphQLObjectType, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
-import { INTROSPECTION_WEIGHTS, priceOf } from './weights';
+import { objectsIn, priceOf } from './weights';
 
 /**
  * `actualQueryCost`: the same rules as the estimate (weights.ts), applied to what the response
@@ -38,9 +38,9 @@ function objectCost(walk: ResponseWalk, type: GraphQLObjectType, fields: Map<str
     const node = nodes[0];
     if (node === undefined || !(responseKey in value)) continue;
     const name = node.name.value;
-    const introspection = INTROSPECTION_WEIGHTS.get(name);
-    if (introspection !== undefined) {
-      total += introspection;
+    if (name === '__schema' || name === '__type') {
+      // Priced by the schema's size before; counted here by what it returned.
+      total += objectsIn(value[responseKey]);
       continue;
     }
     const field = type.getFields()[name];

@@ -11,7 +11,7 @@ import type {
 } from 'graphql';
 import { checkVariables, DEFAULT_VARIABLE_LIMITS } from './variables';
 import type { VariableLimits } from './variables';
-import { DEFAULT_LIST_SIZE, INTROSPECTION_WEIGHTS, priceOf } from './weights';
+import { DEFAULT_LIST_SIZE, introspectionWeight, priceOf } from './weights';
 import type { ListSize } from './weights';
 
 /** Caps on a query's shape, enforced before execution. */
@@ -143,7 +143,7 @@ function fieldSummary(walk: Walk, node: FieldNode, parent: GraphQLNamedType | un
   const name = node.name.value;
   if (name === '__typename') return summary;
 
-  const introspectionRoot = INTROSPECTION_WEIGHTS.get(name);
+  const introspectionRoot = introspectionWeight(walk.schema, name);
   const inIntrospection = introspectionRoot !== undefined || isIntrospectionType(parent);
   const field = parent !== undefined && isObjectType(parent) ? parent.getFields()[name] : undefined;
   const price = field !== undefined && parent !== undefined && isObjectType(parent) ? priceOf(walk.schema, parent, field) : undefined;
@@ -158,7 +158,9 @@ function fieldSummary(walk: Walk, node: FieldNode, parent: GraphQLNamedType | un
   const size = field !== undefined && listSize !== null ? listSizeFor(walk, field, node, listSize) : 1;
 
   const children = node.selectionSet ? selectionSetSummary(walk, node.selectionSet, childType, listSize?.sizedFields ?? []) : emptySummary();
-  if (sized) summary.cost = weight + children.cost;
+  // Each alias inside an introspection root may ask for the whole again.
+  if (introspectionRoot !== undefined) summary.cost = weight * (1 + children.aliases);
+  else if (sized) summary.cost = weight + children.cost;
   else if (price?.isList) summary.cost = size * (weight + children.cost);
   else if (listSize !== null && listSize.sizedFields.length > 0) summary.cost = weight + (children.cost - children.sizedCost) + size * children.sizedCost;
   else summary.cost = weight + children.cost;

@@ -8,4 +8,5 @@ export type { CostBudget } from './refund';
 export { refundQueryCost } from './refund';
 export type { VariableLimits } from './variables';
 export { checkVariables, DEFAULT_VARIABLE_LIMITS } from './variables';
-export { DEFAULT_LIST_SIZE, DEFAULT_WEIGHTS, INTROSPECTION_WEIGHTS } from './weights';
+export type { IntrospectionWeights } from './weights';
+export { DEFAULT_LIST_SIZE, DEFAULT_WEIGHTS, introspectionWeights } from './weights';

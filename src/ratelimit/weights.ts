@@ -1,5 +1,5 @@
 import { getDirective } from '@graphql-tools/utils';
-import { getNamedType, isLeafType, isListType, isNonNullType } from 'graphql';
+import { getIntrospectionQuery, getNamedType, graphqlSync, isLeafType, isListType, isNonNullType } from 'graphql';
 import type { GraphQLArgument, GraphQLField, GraphQLNamedType, GraphQLObjectType, GraphQLSchema, GraphQLType } from 'graphql';
 
 /**
@@ -14,14 +14,46 @@ export const DEFAULT_WEIGHTS = { leaf: 0, composite: 1, mutationField: 10 } as c
 export const DEFAULT_LIST_SIZE = 100;
 
 /**
- * Introspection is priced by a flat weight per root field: its answer is bounded by the schema,
- * not by data, and its inner fields are free (their nesting is capped apart, see
- * `maxIntrospectionDepth`). `__typename` is free.
+ * What one `__schema` or `__type` costs: as many points as objects a full introspection of this
+ * schema returns (graphql-js's own introspection query, which every IDE sends), resp. its largest
+ * type. Introspection's answer is bounded by the schema, not by data; its other shapes are kept
+ * near that size by a nesting cap of their own (`maxIntrospectionDepth`), and each alias inside
+ * prices the whole again. Computed once per schema; `__typename` is free.
  */
-export const INTROSPECTION_WEIGHTS: ReadonlyMap<string, number> = new Map([
-  ['__schema', 100],
-  ['__type', 10],
-]);
+export interface IntrospectionWeights {
+  readonly __schema: number;
+  readonly __type: number;
+}
+
+const introspectionWeightsOf = new WeakMap<GraphQLSchema, IntrospectionWeights>();
+
+/** Objects in a JSON answer, lists item by item (the object it starts from included). */
+export function objectsIn(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + objectsIn(item), 0);
+  if (value === null || typeof value !== 'object') return 0;
+  let total = 1;
+  for (const item of Object.values(value)) total += objectsIn(item);
+  return total;
+}
+
+export function introspectionWeights(schema: GraphQLSchema): IntrospectionWeights {
+  let weights = introspectionWeightsOf.get(schema);
+  if (weights === undefined) {
+    const answer = graphqlSync({ schema, source: getIntrospectionQuery({ descriptions: false }) }).data as { __schema?: { types?: unknown[] } } | null | undefined;
+    const types = answer?.__schema?.types ?? [];
+    weights = {
+      __schema: Math.max(1, objectsIn(answer?.__schema)),
+      __type: Math.max(1, ...types.map((type) => objectsIn(type))),
+    };
+    introspectionWeightsOf.set(schema, weights);
+  }
+  return weights;
+}
+
+/** The weight of an introspection root field, or undefined for any other name. */
+export function introspectionWeight(schema: GraphQLSchema, name: string): number | undefined {
+  return name === '__schema' || name === '__type' ? introspectionWeights(schema)[name] : undefined;
+}
 
 export interface ListSize {
   readonly assumedSize: number | null;

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { CreateApiKeyDocument } from '../generated/graphql';
 import { commandNames, watchTenantCommands } from '../helpers/monitor';
+import { buildLedgerSchema } from '../../src/graphql/schema';
 import { LedgerStore } from '../../src/ledger/store';
+import { introspectionWeights } from '../../src/ratelimit';
 import { tenantKeys } from '../../src/redis/keys';
 import { codes, gql, startTestServer } from '../helpers/server';
 import type { GraphQLResponse, TestServer } from '../helpers/server';
@@ -137,8 +139,8 @@ describe('query limits, checked before execution', () => {
       { 'api-key': apiKey },
     );
     expect(introspection.status).toBe(200);
-    // Not free: a flat weight per __schema (see the README's cost section).
-    expect((introspection.body.extensions?.cost as { requestedQueryCost: number }).requestedQueryCost).toBe(100);
+    // Not free: as many points as a full introspection of the schema returns objects.
+    expect((introspection.body.extensions?.cost as { requestedQueryCost: number }).requestedQueryCost).toBe(introspectionWeights(buildLedgerSchema()).__schema);
   });
 });
 

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema, getIntrospectionQuery, parse, visit } from 'graphql';
+import { buildSchema, getIntrospectionQuery, graphqlSync, parse, visit } from 'graphql';
 import type { OperationDefinitionNode } from 'graphql';
 import { buildLedgerSchema } from '../../src/graphql/schema';
-import { actualQueryCost, analyzeQuery, DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
+import { actualQueryCost, analyzeQuery, DEFAULT_QUERY_LIMITS, introspectionWeights } from '../../src/ratelimit';
 import type { QueryAnalysis, QueryLimits } from '../../src/ratelimit';
 
 const schema = buildLedgerSchema();
@@ -140,13 +140,24 @@ describe('every way around the price is priced', () => {
     expect(costOf(`{ ...Q @skip(if: true) } fragment Q on Query { accounts(first: 100) ${PAGE} }`)).toBe(direct);
   });
 
-  it('introspection costs a flat weight per root field and its nesting is capped', () => {
-    expect(costOf('{ __schema { types { name } } }')).toBe(100);
-    expect(costOf('{ __type(name: "Account") { name fields { name } } }')).toBe(10);
-    expect(costOf('{ a: __schema { queryType { name } } b: __schema { queryType { name } } }')).toBe(200);
-    // What every GraphQL IDE asks.
-    expect(analyze(getIntrospectionQuery())).toMatchObject({ kind: 'ok', cost: 100 });
-    // Types within types within types: refused, whatever the flat weight.
+  it('introspection costs the size of the schema per root field, each alias inside again, and its nesting is capped', () => {
+    const weights = introspectionWeights(schema);
+    // graphql-js's full introspection of onceql's schema returns about 480 objects; its largest type about 60.
+    expect(weights.__schema).toBeGreaterThan(400);
+    expect(weights.__type).toBeGreaterThan(20);
+    expect(weights.__type).toBeLessThan(weights.__schema);
+    expect(costOf('{ __schema { types { name } } }')).toBe(weights.__schema);
+    expect(costOf('{ __type(name: "Account") { name fields { name } } }')).toBe(weights.__type);
+    expect(costOf('{ a: __type(name: "Account") { name } b: __type(name: "Transfer") { name } }')).toBe(2 * weights.__type);
+    expect(costOf('{ __type(name: "Account") { a: fields { name } b: fields { name } } }')).toBe(3 * weights.__type);
+    expect(costOf('{ __typename }')).toBe(0);
+    // What every GraphQL IDE asks, priced at what it returns.
+    const ide = analyze(getIntrospectionQuery());
+    expect(ide).toMatchObject({ kind: 'ok', cost: weights.__schema });
+    const answer = graphqlSync({ schema, source: getIntrospectionQuery() });
+    const operation = parse(getIntrospectionQuery()).definitions[0] as OperationDefinitionNode;
+    expect(actualQueryCost(schema, parse(getIntrospectionQuery()), operation, {}, answer.data)).toBeLessThanOrEqual(weights.__schema);
+    // Types within types within types: refused, whatever the weight.
     expect(analyze('{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }')).toMatchObject({
       kind: 'tooComplex',
       reason: expect.stringContaining('introspection nests'),
