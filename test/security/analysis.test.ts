@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { parse, visit } from 'graphql';
+import { getIntrospectionQuery, parse, visit } from 'graphql';
 import { buildLedgerSchema } from '../../src/graphql/schema';
 import { LedgerStore } from '../../src/ledger/store';
 import { analyzeQuery, DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
@@ -140,6 +140,16 @@ describe('connections hidden in fragments are priced at least what they return',
     variableDefault: 'query($n: Int = 30) { ... on Query { accounts(first: $n) { edges { node { id } } } } }',
     aliases: '{ a: accounts(first: 30) { ...C } b: accounts(first: 30) { ...C } } fragment C on AccountConnection { edges { node { id } } }',
   };
+
+  it('introspection (what an IDE asks) is priced at least what it returns, and is not free', async () => {
+    const response: GraphQLResponse = await gql(server.url, getIntrospectionQuery(), {}, { 'api-key': apiKey });
+    expect([response.status, codes(response)]).toEqual([200, []]);
+    const cost = response.body.extensions?.cost as { requestedQueryCost: number; actualQueryCost: number };
+    const returned = objectsIn(response.body.data) - 1;
+    expect(returned).toBeGreaterThan(100);
+    expect(cost.actualQueryCost).toBe(returned);
+    expect(cost.requestedQueryCost).toBeGreaterThanOrEqual(returned);
+  });
 
   it.each(Object.entries(queries))('%s', async (_name, query) => {
     const response: GraphQLResponse = await gql(server.url, query, {}, { 'api-key': apiKey });
