@@ -21,6 +21,22 @@ export interface Config {
    * a write (sent, outcome unknown) with 503 OUTCOME_UNKNOWN. Default 2000.
    */
   readonly redisCommandTimeoutMs: number;
+  /**
+   * Sentinel mode (REDIS_SENTINELS, host:port list; empty when unused): the client asks these
+   * sentinels for the primary of {@link redisSentinelName} and follows it through a failover.
+   */
+  readonly redisSentinels: readonly RedisAddress[];
+  /** The master name the sentinels monitor (REDIS_SENTINEL_NAME, default `mymaster`). */
+  readonly redisSentinelName: string;
+  /**
+   * REDIS_WAIT_REPLICAS (default 0: no WAIT): a mutation is acknowledged only once this many
+   * replicas confirm they have it; short of that within {@link redisWaitTimeoutMs}, 503 OUTCOME_UNKNOWN.
+   */
+  readonly redisWaitReplicas: number;
+  /** REDIS_WAIT_TIMEOUT_MS (default 500): how long WAIT may block; below REDIS_COMMAND_TIMEOUT_MS. */
+  readonly redisWaitTimeoutMs: number;
+  /** The embedded redis-server's `appendfsync` (REDIS_APPENDFSYNC: everysec (default), always, no). */
+  readonly redisAppendfsync: AppendFsync;
   readonly dataDir: string;
   /** How long idempotency records are kept; after that a key is new again. */
   readonly idempotencyTtlSeconds: number;
@@ -57,6 +73,14 @@ export interface Config {
   readonly apolloKey: string | undefined;
   readonly apolloGraphRef: string | undefined;
 }
+
+/** A host and port, as in REDIS_SENTINELS. */
+export interface RedisAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type AppendFsync = 'everysec' | 'always' | 'no';
 
 /** The HTTP door's limits. */
 export interface HttpLimits {
@@ -121,6 +145,43 @@ function redisUrls(raw: string, cluster: boolean): void {
       throw new ConfigError(`REDIS_URL must use redis://, rediss://${cluster ? '' : ' or unix://'}, got "${url.protocol}"`);
     }
   }
+}
+
+/** REDIS_SENTINELS: `host:port,host:port` (IPv6 as `[::1]:26379`). */
+function sentinelAddresses(env: Env): readonly RedisAddress[] {
+  const raw = optional(env, 'REDIS_SENTINELS');
+  if (raw === undefined) return Object.freeze([]);
+  return Object.freeze(
+    raw.split(',').map((entry) => {
+      const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(entry.trim());
+      const port = Number(match?.[3]);
+      if (match === null || port < 1 || port > 65535) {
+        throw new ConfigError(`REDIS_SENTINELS must be a comma-separated list of host:port, e.g. 10.0.0.1:26379,10.0.0.2:26379, got "${entry.trim()}"`);
+      }
+      return Object.freeze({ host: (match[1] ?? match[2]) as string, port });
+    }),
+  );
+}
+
+function redisSettings(env: Env, redisUrl: string | undefined, redisCluster: boolean, commandTimeoutMs: number) {
+  const redisSentinels = sentinelAddresses(env);
+  if (redisSentinels.length > 0 && (redisUrl !== undefined || redisCluster)) {
+    throw new ConfigError('REDIS_SENTINELS cannot be combined with REDIS_URL or REDIS_CLUSTER: the sentinels name the primary');
+  }
+  const redisSentinelName = optional(env, 'REDIS_SENTINEL_NAME') ?? 'mymaster';
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(redisSentinelName)) {
+    throw new ConfigError(`REDIS_SENTINEL_NAME must be 1-128 letters, digits, '.', '_' or '-', got "${redisSentinelName}"`);
+  }
+  const redisWaitReplicas = integer(env, 'REDIS_WAIT_REPLICAS', 0, 0, 100);
+  const redisWaitTimeoutMs = integer(env, 'REDIS_WAIT_TIMEOUT_MS', 500, 1, 600_000);
+  if (redisWaitReplicas > 0 && redisWaitTimeoutMs >= commandTimeoutMs) {
+    throw new ConfigError(`REDIS_WAIT_TIMEOUT_MS (${redisWaitTimeoutMs}) must be below REDIS_COMMAND_TIMEOUT_MS (${commandTimeoutMs}): WAIT must answer before the command times out`);
+  }
+  const redisAppendfsync = (optional(env, 'REDIS_APPENDFSYNC') ?? 'everysec').toLowerCase();
+  if (!['everysec', 'always', 'no'].includes(redisAppendfsync)) {
+    throw new ConfigError(`REDIS_APPENDFSYNC must be everysec, always or no, got "${env.REDIS_APPENDFSYNC}"`);
+  }
+  return { redisSentinels, redisSentinelName, redisWaitReplicas, redisWaitTimeoutMs, redisAppendfsync: redisAppendfsync as AppendFsync };
 }
 
 const TRUST_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -189,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (redisCluster && redisUrl === undefined) {
     throw new ConfigError('REDIS_CLUSTER=true needs REDIS_URL listing the seed nodes, e.g. redis://10.0.0.1:7000,redis://10.0.0.2:7000');
   }
+  const redisCommandTimeoutMs = integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2_000, 10, 600_000);
   const logLevel = (optional(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
@@ -203,7 +265,8 @@ export function loadConfig(env: Env = process.env): Config {
     host: optional(env, 'HOST') ?? 'localhost',
     redisUrl,
     redisCluster,
-    redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', 2_000, 10, 600_000),
+    redisCommandTimeoutMs,
+    ...redisSettings(env, redisUrl, redisCluster, redisCommandTimeoutMs),
     dataDir: path.resolve(optional(env, 'DATA_DIR') ?? '.data'),
     idempotencyTtlSeconds: integer(env, 'IDEMPOTENCY_TTL_SECONDS', 86_400, 1, 31_536_000),
     idempotencyLeaseMs: integer(env, 'IDEMPOTENCY_LEASE_MS', 10_000, 100, 3_600_000),

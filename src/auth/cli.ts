@@ -88,9 +88,9 @@ async function run(argv: string[]): Promise<unknown> {
     case 'create-tenant': {
       const name = required(values, 'name', command);
       return withAuth(async (auth) => {
-        const tenant = await auth.createTenant(name);
-        const { secret } = await auth.createApiKey(tenant.id, { name: `${name} admin key`, scopes: ALL_SCOPES });
-        return { tenantId: tenant.id, apiKey: secret };
+        // One script writes both: a crash cannot leave a tenant without a key.
+        const { tenant, apiKey } = await auth.createTenantWithKey(name, { name: `${name} admin key`, scopes: ALL_SCOPES });
+        return { tenantId: tenant.id, apiKey: apiKey?.secret };
       });
     }
     case 'create-key': {

@@ -25,8 +25,8 @@ export async function ensureDevTenant(auth: AuthStore, dataDir: string): Promise
       if (!(error instanceof SyntaxError)) throw error;
     }
   }
-  const tenant = await auth.createTenant('dev');
-  const { secret: apiKey } = await auth.createApiKey(tenant.id, { name: 'development key', scopes: ALL_SCOPES });
+  const { tenant, apiKey: created } = await auth.createTenantWithKey('dev', { name: 'development key', scopes: ALL_SCOPES });
+  const apiKey = created?.secret ?? null;
   if (apiKey === null) throw new Error('a new api key came back without its secret');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify({ tenantId: tenant.id, apiKey }, null, 2)}\n`, { mode: 0o600 });

@@ -139,12 +139,34 @@ export class AuthStore {
   ) {}
 
   async createTenant(name: string): Promise<Tenant> {
+    return (await this.createTenantWithKey(name, null)).tenant;
+  }
+
+  /**
+   * Creates a tenant and, with `firstKey`, its first api key in the same script: a crash cannot
+   * leave a tenant that no key reaches. The key's secret is returned here only.
+   */
+  async createTenantWithKey(name: string, firstKey: NewApiKey | null): Promise<{ tenant: Tenant; apiKey: CreatedApiKey | null }> {
     assertName(name, 'tenant');
+    const checked = firstKey === null ? null : validateNewApiKey(firstKey);
     for (;;) {
       const id = newId(this.random);
-      const reply = (await runScript(this.redis, 'createTenant', [tenantKeys(id).tenant], [id, name])) as [number, number?];
+      const keyId = newId(this.random);
+      const keys = tenantKeys(id);
+      const secret = formatApiKey(id, keyId, this.random);
+      const prefix = parseApiKey(secret)?.prefix;
+      if (prefix === undefined) throw new Error('formatApiKey produced a key parseApiKey rejects');
+      const keyArgs =
+        firstKey === null || checked === null
+          ? ['', '', '', '', '', '', '', '']
+          : [keyId, firstKey.name, prefix, hashApiKey(secret), checked.scopes.join(','), checked.ipAllowlist.join(','), allowlistRanges(checked.ipAllowlist), checked.rateLimitPerSecond === null ? '' : String(checked.rateLimitPerSecond)];
+      const reply = (await sendWrite('create_tenant', false, () => runScript(this.redis, 'createTenant', [keys.tenant, keys.apiKey(keyId), keys.apiKeys], [id, name, ...keyArgs]))) as [number, number?];
       if (reply[0] === 2) continue; // an 80-bit id collided: draw another
-      return { id, name, createdAt: new Date(Number(reply[1])) };
+      const createdAt = new Date(Number(reply[1]));
+      const tenant = { id, name, createdAt };
+      if (firstKey === null || checked === null) return { tenant, apiKey: null };
+      const apiKey: ApiKeyRecord = { id: keyId, tenantId: id, name: firstKey.name, prefix, ...checked, createdAt, lastUsedAt: null, revokedAt: null };
+      return { tenant, apiKey: { apiKey, secret } };
     }
   }
 

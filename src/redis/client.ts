@@ -1,16 +1,36 @@
+import { createHash } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { registerScripts } from './scripts';
+import type { ScriptName } from './scripts';
+import { registerScripts, SCRIPTS, scriptSource } from './scripts';
 
-/** A single Redis or a Redis Cluster: every tenant key carries a hash tag, so both behave alike. */
+/**
+ * A single Redis (direct or found through Sentinel) or a Redis Cluster: every tenant key carries a
+ * hash tag, so all behave alike.
+ */
 export type RedisClient = Redis | Cluster;
 
 export interface RedisClientOptions {
-  /** redis://, rediss:// or unix:// URL; with `cluster`, a comma-separated list of seed nodes. */
-  url: string;
+  /**
+   * redis://, rediss:// or unix:// URL; with `cluster`, a comma-separated list of seed nodes.
+   * Unused (may be omitted) with `sentinels`.
+   */
+  url?: string;
   cluster?: boolean;
+  /** Sentinel mode: ask these sentinels for the primary of `sentinelName`, and follow failovers. */
+  sentinels?: readonly { host: string; port: number }[];
+  /** The master name the sentinels monitor (default `mymaster`). */
+  sentinelName?: string;
   /** A command that gets no answer within this time fails (default 2000 ms). */
   commandTimeoutMs?: number;
+  /**
+   * When above 0 (default 0), every mutation script is followed by `WAIT waitReplicas waitTimeoutMs`
+   * on the same connection, and its reply is only returned once that many replicas have it (see
+   * {@link withWait}).
+   */
+  waitReplicas?: number;
+  /** How long WAIT may block (default 500 ms); keep it below `commandTimeoutMs`. */
+  waitTimeoutMs?: number;
 }
 
 /**
@@ -46,7 +66,18 @@ function nodeOptions(raw: string): RedisOptions {
 export function createRedisClient(options: RedisClientOptions): RedisClient {
   const base = baseOptions(options.commandTimeoutMs ?? 2000);
   let client: RedisClient;
-  if (options.cluster === true) {
+  if (options.sentinels !== undefined && options.sentinels.length > 0) {
+    client = new Redis({
+      ...base,
+      sentinels: options.sentinels.map(({ host, port }) => ({ host, port })),
+      name: options.sentinelName ?? 'mymaster',
+      // Subscribe to +switch-master: drop the old primary's connection as soon as the sentinels
+      // announce the new one, instead of waiting for a command to time out on it.
+      failoverDetector: true,
+    });
+  } else if (options.url === undefined) {
+    throw new TypeError('createRedisClient needs a url, or sentinels');
+  } else if (options.cluster === true) {
     const seeds = options.url.split(',').map((url) => nodeOptions(url.trim()));
     const first = seeds[0] ?? {};
     client = new Cluster(
@@ -64,7 +95,77 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
   // ioredis would print every reconnect attempt as an unhandled error event.
   client.on('error', () => undefined);
   registerScripts(client);
+  if ((options.waitReplicas ?? 0) > 0) withWait(client, options.waitReplicas as number, options.waitTimeoutMs ?? 500);
   return client;
+}
+
+/**
+ * The scripts that acknowledge something to a caller (the mutations, and the tenant with its first
+ * key): with WAIT on, each is acknowledged only once the replicas have it. Rate-limit and
+ * authentication bookkeeping are not: losing a few of those in a failover is harmless.
+ */
+export const ACKNOWLEDGED_SCRIPTS: readonly ScriptName[] = ['createTenant', 'createApiKey', 'revokeApiKey', 'createAccount', 'createTransfer'];
+
+/** WAIT fell short (fewer replicas confirmed, or WAIT itself failed): the write may not survive a failover. */
+export class ReplicationShortError extends Error {
+  override readonly name = 'ReplicationShortError';
+  constructor(
+    readonly wanted: number,
+    readonly confirmed: number | null,
+    override readonly cause?: unknown,
+  ) {
+    super(`WAIT: ${confirmed ?? 'no'} of ${wanted} replicas confirmed the write${cause instanceof Error ? ` (${cause.message})` : ''}`);
+  }
+}
+
+type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Makes every script of {@link ACKNOWLEDGED_SCRIPTS} run as one pipeline `[EVALSHA, WAIT]`:
+ * - Same connection. WAIT counts the replicas that have the connection's last write; sent in one
+ *   pipeline, WAIT follows the script on the very connection that ran it. (A WAIT sent later could
+ *   go out on a new connection after a reconnect, which has written nothing, and return at once.)
+ * - Redis Cluster: a pipeline goes to the one node serving its keys' slot, so WAIT runs on the
+ *   primary of the shard that ran the script and counts that shard's replicas. REDIS_WAIT_REPLICAS
+ *   must not exceed the replicas of the smallest shard, or every write falls short.
+ * - A replay writes too (the record's replayCount), so WAIT after it also covers the record it
+ *   replayed, even one another connection wrote.
+ * - EVALSHA, then EVAL only if Redis answers NOSCRIPT (nothing ran): ioredis' own fallback would
+ *   re-send the script outside the pipeline, after the WAIT.
+ * Short of `replicas` confirmations within `timeoutMs`, the call throws {@link ReplicationShortError},
+ * which {@link sendWrite} turns into OUTCOME_UNKNOWN: the write is on the primary, but a failover
+ * could lose it, so it is not acknowledged; the client's retry with the same key replays it (or,
+ * if it was lost, runs it once).
+ */
+export function withWait(client: RedisClient, replicas: number, timeoutMs: number): void {
+  for (const name of ACKNOWLEDGED_SCRIPTS) {
+    const lua = scriptSource(name);
+    const sha = createHash('sha1').update(lua).digest('hex');
+    const numberOfKeys = SCRIPTS[name].keys;
+    const command: ScriptCommand = async (...args) => {
+      const scriptArgs = numberOfKeys === 'variadic' ? args : [numberOfKeys, ...args];
+      for (const useEval of [false, true]) {
+        const pipeline = client.pipeline();
+        if (useEval) pipeline.eval(lua, ...(scriptArgs as [number, ...(string | number)[]]));
+        else pipeline.evalsha(sha, ...(scriptArgs as [number, ...(string | number)[]]));
+        pipeline.wait(replicas, timeoutMs);
+        const results = (await pipeline.exec()) ?? [];
+        const [scriptError, reply] = results[0] ?? [new Error('WAIT pipeline: no reply to the script')];
+        const [waitError, confirmed] = results[1] ?? [new Error('WAIT pipeline: no reply to WAIT')];
+        if (scriptError) {
+          if (!useEval && scriptError.message.startsWith('NOSCRIPT')) continue;
+          throw scriptError;
+        }
+        if (waitError) throw new ReplicationShortError(replicas, null, waitError);
+        if (Number(confirmed) < replicas) throw new ReplicationShortError(replicas, Number(confirmed));
+        return reply;
+      }
+      throw new Error(`${name}: NOSCRIPT after EVAL`);
+    };
+    // runScript looks the command up by name on the client: this own property shadows the one
+    // defineCommand put there.
+    (client as unknown as Record<ScriptName, ScriptCommand>)[name] = command;
+  }
 }
 
 /** Resolves once the client can take commands, or rejects after `timeoutMs`. */
@@ -105,7 +206,7 @@ export function isRedisUnavailable(error: unknown): boolean {
   if (code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)) return true;
   return (
     error.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|Command timed out|enableOfflineQueue|ClusterAllFailedError|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|CLUSTERDOWN|TRYAGAIN|LOADING/.test(
+    /Stream isn't writeable|Connection is closed|Command timed out|enableOfflineQueue|ClusterAllFailedError|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|CLUSTERDOWN|TRYAGAIN|LOADING|^MOVED |^ASK |^READONLY |All sentinels are unreachable/.test(
       error.message,
     )
   );
@@ -121,12 +222,15 @@ export function isRedisUnavailable(error: unknown): boolean {
  * - `Connection is closed.`: ioredis says this both for commands in flight when the connection
  *   ends and for a command issued after it ended; the two cannot be told apart, so a write that
  *   gets it must not be called "not written".
+ * - {@link ReplicationShortError}: the script ran on the primary, but WAIT did not confirm that
+ *   enough replicas have it, so a failover may or may not keep it.
  * Refusals before sending (`Stream isn't writeable`, `ECONNREFUSED`, cluster refusals such as
- * `CLUSTERDOWN` that Redis answers without running the command) are not outcome-unknown.
+ * `CLUSTERDOWN` or a `MOVED` to the WAIT pipeline, and `READONLY` from a replica that was a primary
+ * a moment ago: Redis answers them without running the command) are not outcome-unknown.
  */
 export function isOutcomeUnknown(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  return error.name === 'MaxRetriesPerRequestError' || error.message === 'Command timed out' || error.message === 'Connection is closed.';
+  return error.name === 'MaxRetriesPerRequestError' || error instanceof ReplicationShortError || error.message === 'Command timed out' || error.message === 'Connection is closed.';
 }
 
 /**

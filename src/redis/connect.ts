@@ -14,15 +14,21 @@ export interface RedisConnection {
 }
 
 /**
- * Connects to REDIS_URL, or starts the embedded redis-server when there is none. An external
- * Redis that is down is not fatal: the client keeps reconnecting and requests get 503 meanwhile.
+ * Connects to REDIS_URL or through REDIS_SENTINELS, or starts the embedded redis-server when there
+ * is neither. An external Redis that is down is not fatal: the client keeps reconnecting (and, with
+ * Sentinel, follows a failover to the new primary) and requests get 503 meanwhile.
  */
 export async function openRedis(config: Config, logger: Logger, options: StartManagedRedisOptions = {}): Promise<RedisConnection> {
-  const managed = config.redisUrl === undefined ? await startManagedRedis(config.dataDir, logger, options) : undefined;
+  const external = config.redisUrl !== undefined || config.redisSentinels.length > 0;
+  const managed = external ? undefined : await startManagedRedis(config.dataDir, logger, { appendfsync: config.redisAppendfsync, ...options });
   const client = createRedisClient({
-    url: managed?.url ?? (config.redisUrl as string),
+    url: managed?.url ?? config.redisUrl,
     cluster: managed === undefined && config.redisCluster,
+    sentinels: config.redisSentinels,
+    sentinelName: config.redisSentinelName,
     commandTimeoutMs: config.redisCommandTimeoutMs,
+    waitReplicas: config.redisWaitReplicas,
+    waitTimeoutMs: config.redisWaitTimeoutMs,
   });
   try {
     await waitForRedis(client, managed === undefined ? 2_000 : 30_000);

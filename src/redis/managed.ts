@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { AppendFsync } from '../config';
 import type { Logger } from '../log';
 
 /**
@@ -86,6 +87,13 @@ function readPid(file: string): number | null {
 
 export interface StartManagedRedisOptions {
   /**
+   * When the append-only file is fsynced (default `everysec`): `everysec` can lose the last second
+   * of acknowledged writes in an OS crash or power loss (a process crash loses nothing: each write
+   * reaches the kernel before the reply); `always` fsyncs before every reply (nothing lost, slower
+   * writes); `no` leaves it to the kernel (up to ~30 s).
+   */
+  appendfsync?: AppendFsync;
+  /**
    * When another live process already runs the embedded Redis of this data directory (a running
    * `npm start`), use it instead of failing; `stop()` then leaves it running. For the admin CLI.
    */
@@ -117,7 +125,6 @@ export async function startManagedRedis(dataDir: string, logger: Logger, options
   ensureRedisServerInstalled(logger);
   writeFileSync(ownerFile, `${process.pid}\n`);
 
-
   const child: ChildProcess = spawn(
     'redis-server',
     [
@@ -127,7 +134,7 @@ export async function startManagedRedis(dataDir: string, logger: Logger, options
       '--dir', dataDir,
       '--pidfile', pidFile,
       '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
+      '--appendfsync', options.appendfsync ?? 'everysec',
       '--save', '',
       '--daemonize', 'no',
       '--loglevel', 'warning',

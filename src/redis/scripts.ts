@@ -10,7 +10,7 @@ const ATOMIC_IDEMPOTENCY = 'idempotency/scripts/atomic.lua';
  * it takes (`variadic`: any number, passed first as a count) and the fragments it includes.
  */
 export const SCRIPTS = {
-  createTenant: { file: 'auth/scripts/create_tenant.lua', keys: 1 },
+  createTenant: { file: 'auth/scripts/create_tenant.lua', keys: 3 },
   createApiKey: { file: 'auth/scripts/create_api_key.lua', keys: 4, include: [ATOMIC_IDEMPOTENCY] },
   revokeApiKey: { file: 'auth/scripts/revoke_api_key.lua', keys: 2, include: [ATOMIC_IDEMPOTENCY] },
   recordAuthFailure: { file: 'auth/scripts/record_auth_failure.lua', keys: 1 },
