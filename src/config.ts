@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { TrustProxy } from './auth/ip';
 import { parseAllowlist } from './auth/ip';
+import type { OverloadLimits } from './observability/overload';
 
 /** The API's dated version, sent as `X-Api-Version` on every response. */
 export const API_VERSION = '2026-11-22';
@@ -63,6 +64,10 @@ export interface Config {
   readonly trustProxy: TrustProxy;
   /** The HTTP door: timeouts, body limit and connection caps (see {@link HttpLimits}). */
   readonly http: HttpLimits;
+  /** Metrics and traces (see {@link ObservabilitySettings}). */
+  readonly observability: ObservabilitySettings;
+  /** Load shedding and the per-tenant in-flight limit (see {@link OverloadLimits}). */
+  readonly overload: OverloadLimits;
   /** Origins allowed by CORS besides Apollo Studio. */
   readonly corsOrigins: readonly string[];
   readonly introspection: boolean;
@@ -96,6 +101,26 @@ export interface HttpLimits {
   readonly maxConnections: number;
   /** Open connections per client address, an IPv6 /64 counting as one (HTTP_MAX_CONNECTIONS_PER_IP, default 100). */
   readonly maxConnectionsPerIp: number;
+}
+
+/** Where metrics are served and whether traces are made. */
+export interface ObservabilitySettings {
+  /**
+   * Port of the Prometheus listener serving `GET /metrics` (METRICS_PORT); undefined (the default)
+   * serves none. A port of its own keeps metrics off the public API: expose it to Prometheus only.
+   */
+  readonly metricsPort: number | undefined;
+  /** Address the metrics listener binds (METRICS_HOST, default HOST). */
+  readonly metricsHost: string;
+  /** A `tenant` label on the request counter (METRICS_TENANT_LABEL, default false): one series per tenant. */
+  readonly metricsTenantLabel: boolean;
+  /**
+   * OpenTelemetry traces exported over OTLP/HTTP (TRACING=otlp; the default is `otlp` when
+   * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, else `off`).
+   */
+  readonly tracing: boolean;
+  /** `service.name` of the spans (OTEL_SERVICE_NAME, default `onceql`). */
+  readonly serviceName: string;
 }
 
 export class ConfigError extends Error {
@@ -218,6 +243,34 @@ function httpLimits(env: Env): HttpLimits {
   });
 }
 
+function observability(env: Env, host: string): ObservabilitySettings {
+  const metricsPort = optional(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65535);
+  const otlpEndpoint = optional(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? optional(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const tracing = (optional(env, 'TRACING') ?? (otlpEndpoint === undefined ? 'off' : 'otlp')).toLowerCase();
+  if (tracing !== 'off' && tracing !== 'otlp') throw new ConfigError(`TRACING must be off or otlp, got "${env.TRACING}"`);
+  return Object.freeze({
+    metricsPort,
+    metricsHost: optional(env, 'METRICS_HOST') ?? host,
+    metricsTenantLabel: boolean(env, 'METRICS_TENANT_LABEL', false),
+    tracing: tracing === 'otlp',
+    serviceName: optional(env, 'OTEL_SERVICE_NAME') ?? 'onceql',
+  });
+}
+
+function overload(env: Env): OverloadLimits {
+  const shedReadsInFlight = integer(env, 'SHED_READS_IN_FLIGHT', 800, 1, 1_000_000);
+  const shedWritesInFlight = integer(env, 'SHED_WRITES_IN_FLIGHT', 1000, 1, 1_000_000);
+  const shedReadsLagMs = integer(env, 'SHED_READS_LAG_MS', 500, 1, 600_000);
+  const shedWritesLagMs = integer(env, 'SHED_WRITES_LAG_MS', 1000, 1, 600_000);
+  if (shedReadsInFlight > shedWritesInFlight) {
+    throw new ConfigError(`SHED_READS_IN_FLIGHT (${shedReadsInFlight}) must not exceed SHED_WRITES_IN_FLIGHT (${shedWritesInFlight}): reads are shed first`);
+  }
+  if (shedReadsLagMs > shedWritesLagMs) {
+    throw new ConfigError(`SHED_READS_LAG_MS (${shedReadsLagMs}) must not exceed SHED_WRITES_LAG_MS (${shedWritesLagMs}): reads are shed first`);
+  }
+  return Object.freeze({ shedReadsInFlight, shedWritesInFlight, shedReadsLagMs, shedWritesLagMs, tenantMaxInFlight: integer(env, 'TENANT_MAX_IN_FLIGHT', 50, 1, 1_000_000) });
+}
+
 function origins(raw: string | undefined): string[] {
   if (raw === undefined) return [];
   return raw
@@ -279,6 +332,8 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
     trustProxy: trustProxy(env),
     http: httpLimits(env),
+    observability: observability(env, optional(env, 'HOST') ?? 'localhost'),
+    overload: overload(env),
     corsOrigins: Object.freeze(origins(optional(env, 'CORS_ORIGINS'))),
     introspection: boolean(env, 'INTROSPECTION', true),
     logLevel: logLevel as LogLevel,

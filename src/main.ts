@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { AuthStore } from './auth/store';
 import { ensureDevTenant } from './auth/dev-tenant';
 import { ConfigError, loadConfig } from './config';
-import { createLogger } from './log';
+import { createLogger, startTracing } from './observability';
+import type { Tracing } from './observability';
 import { openRedis } from './redis/connect';
 import { RedisServerMissingError } from './redis/managed';
 import { createServer } from './server';
@@ -10,7 +11,10 @@ import { createServer } from './server';
 /** start: config → Redis (embedded unless REDIS_URL) → server → listen; stops cleanly on signals. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  // Readable lines for a developer at a terminal; JSON lines everywhere else.
+  const logger = createLogger({ level: config.logLevel, pretty: config.nodeEnv === 'development' && process.stderr.isTTY === true });
+  // Before anything makes a request: the SDK must be registered for spans to be recorded.
+  const tracing: Tracing | undefined = config.observability.tracing ? await startTracing({ serviceName: config.observability.serviceName }) : undefined;
   const redis = await openRedis(config, logger);
 
   // The development key exists for the embedded development Redis only; with an external Redis,
@@ -34,7 +38,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const url = `http://${config.host}:${address.port}/graphql`;
-  logger.info('onceql is listening', { url, redis: redis.managed ? 'embedded' : 'external' });
+  const metrics = server.metricsAddress();
+  logger.info('onceql is listening', { url, redis: redis.managed ? 'embedded' : 'external', metrics: metrics === null ? 'off' : `http://${config.observability.metricsHost}:${metrics.port}/metrics`, tracing: config.observability.tracing ? 'otlp' : 'off' });
   process.stdout.write(`onceql listening on ${url}\n`);
   if (devApiKey !== undefined) process.stdout.write(`development api key: ${devApiKey}\n`);
 
@@ -52,6 +57,7 @@ async function main(): Promise<void> {
       .stop()
       .catch((error: unknown) => logger.error('error while stopping the server', { error }))
       .then(() => redis.close())
+      .then(() => tracing?.shutdown())
       .then(() => {
         logger.info('stopped');
         process.exit(0);

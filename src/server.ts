@@ -24,10 +24,12 @@ import { createHttpServer } from './http/node-server';
 import { createGraphQLHandler } from './http/graphql';
 import { idempotencyPlugin } from './idempotency';
 import { LedgerStore } from './ledger/store';
-import type { Logger } from './log';
+import type { Logger } from './observability';
+import { createObservability } from './observability';
 import { costPlugin, DEFAULT_QUERY_LIMITS, refundQueryCost } from './ratelimit';
 import type { RedisClient } from './redis/client';
 import { pingRedis } from './redis/client';
+import { observeScripts } from './redis/scripts';
 
 export interface ServerDeps {
   readonly redis: RedisClient;
@@ -39,8 +41,10 @@ export interface ServerDeps {
 export interface OnceqlServer {
   readonly httpServer: http.Server;
   readonly apollo: ApolloServer<Context>;
-  /** Starts Apollo and listens; port 0 picks a free port. */
+  /** Starts Apollo and listens (and the metrics listener, with METRICS_PORT); port 0 picks a free port. */
   listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Where `GET /metrics` is served once listening; null without METRICS_PORT. */
+  metricsAddress(): AddressInfo | null;
   /** Stops taking requests, drains the ones in flight, stops Apollo. Redis is the caller's. */
   stop(): Promise<void>;
 }
@@ -58,6 +62,9 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
   const trust = trustFunction(config.trustProxy);
   const httpServer = createHttpServer({ limits: config.http, logger, isTrustedProxy: (address) => trust(address, 0) });
   const schema = buildLedgerSchema();
+  const observability = createObservability(config.observability, config.overload, logger);
+  const observe = observability.requests;
+  observeScripts(redis, observe.script);
 
   const landingPage = sandboxLandingPage({ production: config.production, devApiKey: deps.devApiKey });
 
@@ -85,7 +92,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       httpStatusPlugin(),
       scopePlugin<Context>({ scopesOf: (context) => context.principal.scopes }),
       validateArgumentsPlugin<Context>({ checks: argumentChecks(schema), toGraphQLError: toApiError }),
-      costPlugin<Context>({ admissionOf: (context) => context.admission, refund: (context, points) => refundQueryCost(redis, context.principal.tenantId, points, config) }),
+      costPlugin<Context>({ admissionOf: (context) => context.admission, refund: observe.refund((context, points) => refundQueryCost(redis, context.principal.tenantId, points, config)) }),
       idempotencyPlugin<Context>({
         redis,
         identify: (context) => context.ledger.namespace,
@@ -95,10 +102,11 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       }),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       landingPage.plugin,
+      observe.plugin<Context>(),
     ],
   });
 
-  const admit = createAdmit<Context>({
+  const admitStep = createAdmit<Context>({
     schema,
     auth,
     queryLimits: { ...DEFAULT_QUERY_LIMITS, maxCost: config.queryCostMax },
@@ -112,6 +120,8 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       return { requestId, principal, ledger, auth, redis, loaders: createLoaders(ledger), admission, tenantRatePerSecond: config.rateLimitPerSecond };
     },
   });
+  // Load shedding before it, the per-tenant in-flight limit after it.
+  const admit = observe.admit(admitStep, (context) => ({ tenantId: context.principal.tenantId, keyPrefix: context.principal.prefix, chargedCost: context.admission?.requestedQueryCost ?? 0 }));
 
   httpServer.on(
     'request',
@@ -120,19 +130,24 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       allowedOrigins: new Set([APOLLO_STUDIO_ORIGIN, ...config.corsOrigins]),
       allowLoopbackOrigins: config.nodeEnv === 'development',
       isReady: () => pingRedis(redis),
-      graphql: createGraphQLHandler({ apollo, admit, maxBodyBytes: config.http.maxBodyBytes, trust, landingPage }),
+      shedding: () => observability.shedder.level(),
+      graphql: observe.handler(createGraphQLHandler({ apollo, admit, maxBodyBytes: config.http.maxBodyBytes, trust, landingPage })),
     }),
   );
 
   return {
     httpServer,
     apollo,
-    listen(port, host) {
-      return startAndListen(apollo, httpServer, port, host);
+    async listen(port, host) {
+      const address = await startAndListen(apollo, httpServer, port, host);
+      await observability.start();
+      return address;
     },
+    metricsAddress: () => observability.metricsAddress(),
     async stop() {
       // The drain plugin closes the listener and waits for in-flight requests.
       await apollo.stop();
+      await observability.stop();
     },
   };
 }

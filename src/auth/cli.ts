@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
-import { createLogger } from '../log';
+import { createLogger } from '../observability/logger';
 import { openRedis } from '../redis/connect';
 import { ALL_SCOPES } from './api-key';
 import type { Scope } from './api-key';
@@ -58,7 +58,7 @@ function scopesOf(text: string): Scope[] {
 
 async function withAuth<T>(work: (auth: AuthStore) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const redis = await openRedis(config, logger, { reuseRunning: true });
   try {
     return await work(new AuthStore(redis.client));

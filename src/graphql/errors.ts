@@ -12,7 +12,7 @@ import {
 } from '../ledger/errors';
 import { isRedisUnavailable, WriteOutcomeUnknownError } from '../redis/client';
 import { ApiKeyNotFoundError, AuthInputError, KeyEscalationError } from '../auth/errors';
-import type { Logger } from '../log';
+import type { Logger } from '../observability/logger';
 
 /** Maps a domain or infrastructure error to its public GraphQL error; unknown errors pass through. */
 export function toApiError(error: unknown): unknown {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../log';
+import type { Logger } from '../observability/logger';
 
 /** Apollo Studio / Sandbox in the browser sends its requests from this origin. */
 export const APOLLO_STUDIO_ORIGIN = 'https://studio.apollographql.com';

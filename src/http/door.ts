@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { API_VERSION, SUPPORTED_API_VERSIONS } from '../config';
 import { ErrorCode } from '../errors';
-import type { Logger } from '../log';
+import type { Logger } from '../observability/logger';
 import { ClientAbortedError } from './body';
 import { createCors } from './cors';
 import type { GraphQLHandler } from './graphql';
@@ -16,6 +16,8 @@ export interface DoorOptions {
   readonly allowLoopbackOrigins?: boolean;
   /** For /readyz: whether the data store answers. */
   isReady(): Promise<boolean>;
+  /** For /readyz: what the process sheds now (overload); anything but `none` is not ready. */
+  shedding?(): string;
   readonly graphql: GraphQLHandler;
 }
 
@@ -40,6 +42,8 @@ export function createDoor(options: DoorOptions): (req: http.IncomingMessage, re
       return sendJson(res, 200, { status: 'ok' });
     }
     if (url.pathname === '/readyz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const shedding = options.shedding?.() ?? 'none';
+      if (shedding !== 'none') return sendJson(res, 503, { status: 'shedding load', shedding });
       const ready = await options.isReady();
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'redis unreachable' });
     }

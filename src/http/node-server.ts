@@ -4,7 +4,7 @@ import { addressKey } from '../auth/ip';
 import type { HttpLimits } from '../config';
 import { ErrorCode } from '../errors';
 import type { ErrorCode as Code } from '../errors';
-import type { Logger } from '../log';
+import type { Logger } from '../observability/logger';
 import { refusal, renderRefusal } from './respond';
 
 export interface HttpServerOptions {

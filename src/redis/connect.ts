@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { Logger } from '../log';
+import type { Logger } from '../observability/logger';
 import type { RedisClient } from './client';
 import { createRedisClient, waitForRedis } from './client';
 import type { ManagedRedis, StartManagedRedisOptions } from './managed';

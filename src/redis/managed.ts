@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import type { AppendFsync } from '../config';
-import type { Logger } from '../log';
+import type { Logger } from '../observability/logger';
 
 /**
  * The embedded default: a private `redis-server` (from PATH) on a unix socket under the data

@@ -54,6 +54,16 @@ export function registerScripts(client: RedisClient): void {
 
 type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
+/** Wraps every script call of one client: times it, counts its failures, traces it (observability). */
+export type ScriptObserver = <T>(name: ScriptName, run: () => Promise<T>) => Promise<T>;
+
+const observers = new WeakMap<RedisClient, ScriptObserver>();
+
+/** Has every script call made through `client` go through `observer`. */
+export function observeScripts(client: RedisClient, observer: ScriptObserver): void {
+  observers.set(client, observer);
+}
+
 /**
  * Runs a registered script (EVALSHA, falling back to EVAL once per connection). The raw reply is
  * returned for the caller's store to decode; scripts reply with status codes, never messages.
@@ -65,9 +75,9 @@ export function runScript(client: RedisClient, name: ScriptName, keys: readonly 
   }
   // defineCommand adds the method at run time; ioredis cannot type it.
   const command = (client as unknown as Record<ScriptName, ScriptCommand>)[name];
-  return expected === 'variadic'
-    ? command.call(client, keys.length, ...keys, ...args)
-    : command.call(client, ...keys, ...args);
+  const run = () => (expected === 'variadic' ? command.call(client, keys.length, ...keys, ...args) : command.call(client, ...keys, ...args));
+  const observer = observers.get(client);
+  return observer === undefined ? run() : observer(name, run);
 }
 
 /** Turns the flat [field, value, field, value] reply of HGETALL inside Lua into a record. */

@@ -3,8 +3,8 @@ import { ALL_SCOPES } from '../../src/auth/api-key';
 import { AuthStore } from '../../src/auth/store';
 import type { Config } from '../../src/config';
 import { loadConfig } from '../../src/config';
-import type { Logger } from '../../src/log';
-import { createLogger } from '../../src/log';
+import type { Logger } from '../../src/observability/logger';
+import { createLogger } from '../../src/observability/logger';
 import type { RedisClient } from '../../src/redis/client';
 import { createRedisClient, waitForRedis } from '../../src/redis/client';
 import { createServer } from '../../src/server';
@@ -17,13 +17,15 @@ export type { GraphQLResponse } from './http';
 /** The real JSON logger, writing into memory for assertions. */
 export function memoryLogger(): Logger & { lines: { level: string; msg: string; [field: string]: unknown }[] } {
   const lines: { level: string; msg: string; [field: string]: unknown }[] = [];
-  const logger = createLogger('debug', (line) => void lines.push(JSON.parse(line) as { level: string; msg: string }));
+  const logger = createLogger({ level: 'debug', write: (line) => void lines.push(JSON.parse(line) as { level: string; msg: string }) });
   return Object.assign(logger, { lines });
 }
 
 export interface TestServer {
   readonly url: string;
   readonly origin: string;
+  /** `GET /metrics` of this server; set when the test passed METRICS_PORT (0 picks a free port). */
+  readonly metricsUrl: string | undefined;
   readonly redis: RedisClient;
   readonly logger: ReturnType<typeof memoryLogger>;
   readonly auth: AuthStore;
@@ -35,7 +37,9 @@ export interface TestServer {
 export async function startTestServer(env: Record<string, string> = {}, redisUrl = testRedisUrl(), devApiKey?: string, host = '127.0.0.1'): Promise<TestServer> {
   // Limits high enough that only the tests about limits meet them; those pass their own.
   const generous = { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000', QUERY_COST_BUDGET: '100000000', QUERY_COST_RESTORE_PER_SECOND: '10000000' };
-  const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...generous, ...env, REDIS_URL: redisUrl });
+  // No load shedding on a busy test machine, unless a test asks for it (overload tests).
+  const unshed = { SHED_READS_IN_FLIGHT: '1000000', SHED_WRITES_IN_FLIGHT: '1000000', SHED_READS_LAG_MS: '600000', SHED_WRITES_LAG_MS: '600000', TENANT_MAX_IN_FLIGHT: '1000000' };
+  const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...generous, ...unshed, ...env, REDIS_URL: redisUrl });
   const redis = createRedisClient({ url: redisUrl, cluster: config.redisCluster, commandTimeoutMs: config.redisCommandTimeoutMs });
   try {
     await waitForRedis(redis, 2_000);
@@ -47,9 +51,11 @@ export async function startTestServer(env: Record<string, string> = {}, redisUrl
   const address = await server.listen(0, host);
   const origin = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   const auth = new AuthStore(redis);
+  const metrics = server.metricsAddress();
   return {
     url: `${origin}/graphql`,
     origin,
+    metricsUrl: metrics === null ? undefined : `http://${config.observability.metricsHost}:${metrics.port}/metrics`,
     redis,
     logger,
     auth,

@@ -2,7 +2,7 @@ import { GraphQLError, parse } from 'graphql';
 import type { GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
 import { boundedMessage, formatError, MAX_ERROR_MESSAGE_LENGTH, variableErrorMessage } from '../../src/graphql/errors';
 import { decidingError, httpStatusOf, rootFieldsOf } from '../../src/graphql/http-status.plugin';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/observability/logger';
 
 function error(code: string, path?: (string | number)[]): GraphQLFormattedError {
   return { message: code, ...(path ? { path } : {}), extensions: { code } };
@@ -115,7 +115,7 @@ describe('rootFieldsOf', () => {
 describe('error answers are bounded and never echo the input', () => {
   function logger() {
     const lines: { level: string; msg: string }[] = [];
-    return { log: createLogger('debug', (line) => void lines.push(JSON.parse(line) as { level: string; msg: string })), lines };
+    return { log: createLogger({ level: 'debug', write: (line) => void lines.push(JSON.parse(line) as { level: string; msg: string }) }), lines };
   }
 
   it("maps graphql-js's 'Too many errors processing variables' to BAD_USER_INPUT, without an error-level log line", () => {

@@ -1,6 +1,6 @@
 import { addressKey, allowlistRanges, clientAddress, InvalidCidrError, ipToHex, isLoopback, isPlainAddress, parseAllowlist, trustFunction } from '../../src/auth/ip';
 import type { TrustProxy } from '../../src/auth/ip';
-import { createLogger, redactApiKeys } from '../../src/log';
+import { createLogger, redactApiKeys } from '../../src/observability/logger';
 
 const clientIp = (socket: string, forwardedFor: string | undefined, trust: TrustProxy): string => {
   const found = clientAddress(socket, forwardedFor, trustFunction(trust));
@@ -75,7 +75,7 @@ describe('log redaction', () => {
   it('keeps the public prefix of a key and drops its secret, wherever it appears', () => {
     expect(redactApiKeys(`got ${key} here`)).toBe('got oq_abcd1234_efgh5678_[redacted] here');
     const lines: string[] = [];
-    const logger = createLogger('debug', (line) => void lines.push(line));
+    const logger = createLogger({ level: 'debug', write: (line) => void lines.push(line) });
     logger.error('boom', { header: key, error: new Error(`bad key ${key}`) });
     expect(lines.join('')).not.toContain('S'.repeat(40));
     expect(lines.join('')).toContain('oq_abcd1234_efgh5678_[redacted]');

@@ -1,0 +1,13 @@
+export type { Logger, LoggerOptions } from './logger';
+export { createLogger, redactApiKeys, shortHash } from './logger';
+export type { IdempotencyOutcome, Limiter, MetricsOptions, RequestLabels } from './metrics';
+export { Metrics } from './metrics';
+export { createMetricsServer } from './metrics-server';
+export type { OverloadLimits, RequestKind, ShedLevel } from './overload';
+export { EventLoopLag, LoadShedder, TenantInFlight } from './overload';
+export type { RequestIdentity, RequestObservabilityOptions } from './requests';
+export { RequestObservability, requestKind } from './requests';
+export type { Tracing, TracingOptions } from './tracing';
+export { startTracing } from './tracing';
+export type { Observability } from './observability';
+export { createObservability } from './observability';

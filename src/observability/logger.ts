@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import pino from 'pino';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
+import type { LogLevel } from '../config';
+
+/**
+ * The logger the rest of the code sees: a message and a few fields. It is pino underneath; this
+ * small shape keeps pino's argument order (fields first) out of every call site.
+ */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface LoggerOptions {
+  /** Lowest level written (LOG_LEVEL). Default `info`. */
+  readonly level?: LogLevel;
+  /**
+   * Where each JSON line goes. Default: stderr (stdout is kept for what commands print, e.g. the
+   * admin CLI and the listening address).
+   */
+  readonly write?: (line: string) => void;
+  /**
+   * Human-readable lines (pino-pretty) instead of JSON. Default: false. Asked for by `main` in
+   * development when stderr is a terminal; pino-pretty is a devDependency, so without it the
+   * lines stay JSON.
+   */
+  readonly pretty?: boolean;
+}
+
+const API_KEY_IN_TEXT = /oq_([a-z0-9]{1,64})_([a-z0-9]{1,64})_[A-Za-z0-9_-]{43}/g;
+
+/** Keeps the public prefix of any api key in the text and drops its secret. */
+export function redactApiKeys(text: string): string {
+  return text.replace(API_KEY_IN_TEXT, 'oq_$1_$2_[redacted]');
+}
+
+/**
+ * A short, stable stand-in for a value that must not be logged (an idempotency key): enough to
+ * tell two log lines of the same key apart from others, useless for finding the key.
+ */
+export function shortHash(...parts: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('base64url').slice(0, 12);
+}
+
+/**
+ * Field names whose values are never written, wherever they appear (one level deep): the censor
+ * is the first line of defence, the api-key pattern over every line the last.
+ */
+const REDACTED_FIELDS = ['apiKey', 'secret', 'idempotencyKey', 'authorization', 'api-key', 'password', 'token'];
+const REDACT_PATHS = [
+  ...REDACTED_FIELDS.map((name) => `["${name}"]`),
+  ...REDACTED_FIELDS.map((name) => `*["${name}"]`),
+  'headers["api-key"]',
+  'headers.authorization',
+  'headers["idempotency-key"]',
+  'headers.cookie',
+];
+
+/** Loads pino-pretty if it is installed (a devDependency); null otherwise. */
+function prettyStream(): DestinationStream | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional: absent in production installs
+    const pretty = require('pino-pretty') as (options: Record<string, unknown>) => DestinationStream;
+    return pretty({ colorize: true, destination: 2, sync: true, translateTime: 'SYS:HH:MM:ss.l' });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A pino logger writing one JSON object per line: `time` (ISO), `level` (its name), `msg`, then
+ * the fields. Errors under `error` or `err` are written with name, message and stack. Fields named
+ * like secrets are censored, and any api key in a line keeps only its public prefix.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const write = options.write ?? ((line: string) => void process.stderr.write(line));
+  const json: DestinationStream = { write: (line: string) => write(redactApiKeys(line)) };
+  const destination = options.pretty === true ? (prettyStream() ?? json) : json;
+  const base: PinoLogger = pino(
+    {
+      level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    destination,
+  );
+  const at = (method: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) => {
+    if (fields === undefined) base[method](message);
+    else base[method](fields, message);
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
