@@ -1,5 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Idempotent, IdempotencyCallParam } from '../idempotency';
+import { IdempotentMutation } from './idempotent.directive';
 import type { IdempotencyCall } from '../idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
 import { CreateAccountArgs } from './account.input';
@@ -33,6 +34,7 @@ export class AccountResolver {
   @MutationCost()
   @Mutation(() => Account, { nullable: true, description: 'Opens an account with a zero balance. Idempotent when given a key.' })
   @Idempotent()
+  @IdempotentMutation()
   async createAccount(@Args() { input }: CreateAccountArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<AccountRecord> {
     const account = await ctx.ledger.createAccount(
       { name: input.name, currency: input.currency, allowNegativeBalance: input.allowNegativeBalance ?? false },

@@ -2,6 +2,7 @@ import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { assertMintable } from '../auth/minting';
 import type { ApiKeyRecord } from '../auth/store';
 import { Idempotent, IdempotencyCallParam } from '../idempotency';
+import { IdempotentMutation } from './idempotent.directive';
 import type { IdempotencyCall } from '../idempotency';
 import { CreateApiKeyArgs, RevokeApiKeyArgs } from './api-key.input';
 import type { Context } from './context';
@@ -22,6 +23,7 @@ export class ApiKeyResolver {
   @MutationCost()
   @Mutation(() => CreatedApiKey, { nullable: true, description: 'Creates a key; its secret is in this answer only. Rotate by creating a new key, then revoking the old one.' })
   @Idempotent()
+  @IdempotentMutation()
   async createApiKey(
     @Args() { input }: CreateApiKeyArgs,
     @Ctx() ctx: Context,
@@ -37,6 +39,7 @@ export class ApiKeyResolver {
   @MutationCost()
   @Mutation(() => ApiKey, { nullable: true, description: 'Stops a key from working on every instance from the next request on.' })
   @Idempotent()
+  @IdempotentMutation()
   revokeApiKey(@Args() { id }: RevokeApiKeyArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<ApiKeyRecord> {
     return ctx.auth.revokeApiKey(ctx.principal.tenantId, id, idempotency ?? undefined);
   }

@@ -38,6 +38,7 @@ export const AmountScalar = new GraphQLScalarType<bigint, string>({
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
   description: 'ISO-8601 date-time in UTC, e.g. "2026-11-22T09:30:00.000Z".',
+  specifiedByURL: 'https://scalars.graphql.org/andimarek/date-time',
   serialize(value) {
     if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
     throw new GraphQLError('DateTime cannot represent an invalid date');

@@ -3,6 +3,7 @@ import { specifiedDirectives } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
 import { COST_DIRECTIVES } from '../ratelimit/directives';
+import { idempotentDirective } from './idempotent.directive';
 // Import order is decorator order, which is the order of the root fields in the emitted schema.
 import { ViewerResolver } from './viewer.resolver';
 import { AccountResolver } from './account.resolver';
@@ -22,7 +23,8 @@ export function buildLedgerSchema(): GraphQLSchema {
     globalMiddlewares: [mapDomainErrors],
     validate: false,
     // @cost and @listSize (IBM cost specification): declared here, used on fields (./cost.ts).
-    directives: [...specifiedDirectives, ...COST_DIRECTIVES],
+    // @idempotent tells typed clients which mutations take a key (./idempotent.directive.ts).
+    directives: [...specifiedDirectives, ...COST_DIRECTIVES, idempotentDirective],
   });
   return schema;
 }

@@ -1,5 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Idempotent, IdempotencyCallParam } from '../idempotency';
+import { IdempotentMutation } from './idempotent.directive';
 import type { IdempotencyCall } from '../idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
 import { DEFAULT_PAGE_SIZE } from './connection';
@@ -39,6 +40,7 @@ export class TransferResolver {
   @MutationCost()
   @Mutation(() => Transfer, { nullable: true, description: 'Moves money between two accounts of the same currency, atomically and exactly once per idempotency key.' })
   @Idempotent({ required: true })
+  @IdempotentMutation({ required: true })
   async createTransfer(@Args() { input }: CreateTransferArgs, @Ctx() ctx: Context, @IdempotencyCallParam() idempotency: IdempotencyCall | null): Promise<TransferRecord> {
     const { transfer, accounts } = await ctx.ledger.createTransfer(
       {
