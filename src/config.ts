@@ -77,6 +77,8 @@ export interface Config {
   /** GraphOS usage reporting, enabled by Apollo when both are set. */
   readonly apolloKey: string | undefined;
   readonly apolloGraphRef: string | undefined;
+  /** APOLLO_CACHE_CONTROL (false): Apollo's cache-control plugin, which hooks every field; onceql sets no cache hints. */
+  readonly apolloCacheControl: boolean;
 }
 
 /** A host and port, as in REDIS_SENTINELS. */
@@ -341,5 +343,6 @@ export function loadConfig(env: Env = process.env): Config {
     production: nodeEnv === 'production',
     apolloKey: optional(env, 'APOLLO_KEY'),
     apolloGraphRef: optional(env, 'APOLLO_GRAPH_REF'),
+    apolloCacheControl: boolean(env, 'APOLLO_CACHE_CONTROL', false),
   });
 }

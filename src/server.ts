@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { createAdmit } from './admit/admit';
 import { KnownOperationTypesRule } from './admit/known-operation-types';
@@ -101,6 +102,8 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
         waitMs: config.idempotencyWaitMs,
       }),
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Apollo's default cache-control plugin wraps every field resolver; onceql gives no hints.
+      ...(config.apolloCacheControl ? [] : [ApolloServerPluginCacheControlDisabled()]),
       landingPage.plugin,
       observe.plugin<Context>(),
     ],

@@ -1,7 +1,7 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { AmountScalar, DateTimeScalar } from './scalars';
 
-@ObjectType({ description: 'An account of the calling tenant. Its balance changes only through transfers.' })
+@ObjectType({ simpleResolvers: true, description: 'An account of the calling tenant. Its balance changes only through transfers.' })
 export class Account {
   @Field(() => ID)
   id!: string;

@@ -3,7 +3,7 @@ import type { ClassType } from 'type-graphql';
 
 export const DEFAULT_PAGE_SIZE = 20;
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field()
   hasNextPage!: boolean;
@@ -24,7 +24,7 @@ export interface ConnectionShape<T> {
 
 /** Builds the Relay `XConnection` and `XEdge` types for a node type. */
 export function connectionType<T extends object>(name: string, Node: ClassType<T>): ClassType<ConnectionShape<T>> {
-  @ObjectType(`${name}Edge`)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class EdgeType {
     @Field()
     cursor!: string;
@@ -33,7 +33,7 @@ export function connectionType<T extends object>(name: string, Node: ClassType<T
     node!: T;
   }
 
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { simpleResolvers: true })
   class ConnectionType {
     @Field(() => [EdgeType])
     edges!: EdgeType[];

@@ -1,43 +1,48 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError, Kind } from 'graphql';
-import type { MiddlewareFn } from 'type-graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApiError, BadUserInputError, ErrorCode, isErrorCode, OutcomeUnknownError, ServiceUnavailableError } from '../errors';
-import {
-  AccountNotFoundError,
-  BalanceLimitExceededError,
-  CurrencyMismatchError,
-  InsufficientFundsError,
-  InvalidInputError,
-} from '../ledger/errors';
+import * as ledgerErrors from '../ledger/errors';
 import { isRedisUnavailable, WriteOutcomeUnknownError } from '../redis/client';
-import { ApiKeyNotFoundError, AuthInputError, KeyEscalationError } from '../auth/errors';
+import * as authErrors from '../auth/errors';
 import type { Logger } from '../observability/logger';
+
+type DomainModules = typeof ledgerErrors & typeof authErrors;
+/** Every error class the domain modules export: a new one without a row below fails the type check. */
+type DomainErrorName = { [K in keyof DomainModules]: DomainModules[K] extends abstract new (...args: never[]) => Error ? K : never }[keyof DomainModules];
+type DomainErrorOf<K extends DomainErrorName> = DomainModules[K] extends abstract new (...args: never[]) => infer E ? E : never;
+
+/**
+ * The one domain → API error table. Domain errors know nothing of GraphQL; this is where they get
+ * their public code. null: not a public error (the base class is never thrown as such).
+ */
+const DOMAIN_ERRORS: { readonly [K in DomainErrorName]: (error: DomainErrorOf<K>) => GraphQLError | null } = {
+  LedgerError: () => null,
+  InvalidInputError: (error) => new BadUserInputError(error.message, error.field),
+  AccountNotFoundError: (error) => new ApiError(ErrorCode.NOT_FOUND, error.message, { accountId: error.accountId }),
+  CurrencyMismatchError: (error) => new ApiError(ErrorCode.CURRENCY_MISMATCH, error.message),
+  InsufficientFundsError: (error) => new ApiError(ErrorCode.INSUFFICIENT_FUNDS, error.message, { accountId: error.accountId }),
+  BalanceLimitExceededError: (error) => new ApiError(ErrorCode.BALANCE_LIMIT_EXCEEDED, error.message),
+  AuthInputError: (error) => new BadUserInputError(error.message, error.field),
+  ApiKeyNotFoundError: (error) => new ApiError(ErrorCode.NOT_FOUND, error.message, { apiKeyId: error.keyId }),
+  KeyEscalationError: (error) => new ApiError(ErrorCode.FORBIDDEN, error.message, { rule: error.rule }),
+};
+
+const domainModules: Readonly<Record<string, unknown>> = { ...ledgerErrors, ...authErrors };
+const rowOfClass = new Map<unknown, (error: never) => GraphQLError | null>(
+  Object.entries(DOMAIN_ERRORS).map(([name, row]) => [domainModules[name], row as (error: never) => GraphQLError | null]),
+);
 
 /** Maps a domain or infrastructure error to its public GraphQL error; unknown errors pass through. */
 export function toApiError(error: unknown): unknown {
   if (error instanceof GraphQLError) return error;
-  if (error instanceof InvalidInputError) return new BadUserInputError(error.message, error.field);
-  if (error instanceof AccountNotFoundError) return new ApiError(ErrorCode.NOT_FOUND, error.message, { accountId: error.accountId });
-  if (error instanceof CurrencyMismatchError) return new ApiError(ErrorCode.CURRENCY_MISMATCH, error.message);
-  if (error instanceof InsufficientFundsError) return new ApiError(ErrorCode.INSUFFICIENT_FUNDS, error.message, { accountId: error.accountId });
-  if (error instanceof BalanceLimitExceededError) return new ApiError(ErrorCode.BALANCE_LIMIT_EXCEEDED, error.message);
-  if (error instanceof AuthInputError) return new BadUserInputError(error.message, error.field);
-  if (error instanceof ApiKeyNotFoundError) return new ApiError(ErrorCode.NOT_FOUND, error.message, { apiKeyId: error.keyId });
-  if (error instanceof KeyEscalationError) return new ApiError(ErrorCode.FORBIDDEN, error.message, { rule: error.rule });
+  const row = error instanceof Error ? rowOfClass.get(error.constructor) : undefined;
+  const mapped = row === undefined ? null : row(error as never);
+  if (mapped !== null) return mapped;
   if (error instanceof WriteOutcomeUnknownError) return new OutcomeUnknownError(error.idempotent);
   if (isRedisUnavailable(error)) return new ServiceUnavailableError();
   return error;
 }
-
-/** type-graphql middleware: resolvers throw domain errors, clients see public codes. */
-export const mapDomainErrors: MiddlewareFn = async (_action, next) => {
-  try {
-    return await next();
-  } catch (error) {
-    throw toApiError(error);
-  }
-};
 
 /** The longest message an error answer carries; longer ones are cut (they can echo input). */
 export const MAX_ERROR_MESSAGE_LENGTH = 500;
@@ -83,7 +88,9 @@ function clientMessage(formatted: GraphQLFormattedError, error: unknown): string
 /**
  * Apollo `formatError`: errors with a public code go out with a bounded message that does not
  * echo the input (and without stack traces); graphql-js's variable errors are BAD_USER_INPUT;
- * anything else is logged whole and masked as INTERNAL_SERVER_ERROR.
+ * domain errors thrown by resolvers get their public code here, once, from {@link toApiError}'s
+ * table (no field middleware, so plain fields resolve without a promise); anything else is
+ * logged whole and masked as INTERNAL_SERVER_ERROR.
  */
 export function formatError(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -96,12 +103,10 @@ export function formatError(logger: Logger) {
       return { message: clientMessage(formatted, error), locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
     }
     const original = unwrapResolverError(error);
-    if (original instanceof WriteOutcomeUnknownError) {
-      const unknown = new OutcomeUnknownError(original.idempotent);
-      return { message: unknown.message, path: formatted.path, extensions: { ...unknown.extensions } };
-    }
-    if (isRedisUnavailable(original)) {
-      return { message: new ServiceUnavailableError().message, path: formatted.path, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
+    const mapped = original instanceof GraphQLError ? original : toApiError(original);
+    if (mapped instanceof GraphQLError && isErrorCode(mapped.extensions.code) && mapped.extensions.code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+      const { stacktrace: _stacktrace, http: _http, ...extensions } = mapped.extensions;
+      return { message: boundedMessage(mapped.message), locations: formatted.locations, path: formatted.path, extensions };
     }
     logger.error('unexpected error', { error: original, path: formatted.path });
     return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };

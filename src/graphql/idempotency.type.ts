@@ -16,7 +16,7 @@ export enum IdempotencyOutcome {
 }
 registerEnumType(IdempotencyOutcome, { name: 'IdempotencyOutcome' });
 
-@ObjectType({ description: 'What happened to a mutation sent with an idempotency key.' })
+@ObjectType({ simpleResolvers: true, description: 'What happened to a mutation sent with an idempotency key.' })
 export class IdempotencyRecord {
   @Field()
   key!: string;

@@ -7,7 +7,6 @@ import { idempotentDirective } from './idempotent.directive';
 // Import order is decorator order, which is the order of the root fields in the emitted schema.
 import { ViewerResolver } from './viewer.resolver';
 import { AccountResolver } from './account.resolver';
-import { mapDomainErrors } from './errors';
 import { TransferResolver } from './transfer.resolver';
 import { IdempotencyResolver } from './idempotency.resolver';
 import { ApiKeyResolver } from './api-key.resolver';
@@ -20,7 +19,8 @@ export function buildLedgerSchema(): GraphQLSchema {
   schema ??= buildSchemaSync({
     resolvers: [ViewerResolver, AccountResolver, TransferResolver, IdempotencyResolver, ApiKeyResolver],
     authChecker: scopeAuthChecker,
-    globalMiddlewares: [mapDomainErrors],
+    // No global middleware: domain errors get their public code once, in formatError
+    // (./errors.ts), so a plain field resolves without a promise.
     validate: false,
     // @cost and @listSize (IBM cost specification): declared here, used on fields (./cost.ts).
     // @idempotent tells typed clients which mutations take a key (./idempotent.directive.ts).

@@ -3,7 +3,7 @@ import { Account } from './account.type';
 import { connectionType } from './connection';
 import { AmountScalar, DateTimeScalar } from './scalars';
 
-@ObjectType({ description: 'Money moved from one account to another of the same currency.' })
+@ObjectType({ simpleResolvers: true, description: 'Money moved from one account to another of the same currency.' })
 export class Transfer {
   @Field(() => ID)
   id!: string;

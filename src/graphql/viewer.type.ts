@@ -8,7 +8,7 @@ export enum ScopeEnum {
 }
 registerEnumType(ScopeEnum, { name: 'Scope', description: 'What an api key may do: READ queries, WRITE ledger mutations, ADMIN key management.' });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Tenant {
   @Field(() => ID)
   id!: string;
@@ -20,7 +20,7 @@ export class Tenant {
   createdAt!: Date;
 }
 
-@ObjectType({ description: 'An api key. Its secret is never shown again after creation.' })
+@ObjectType({ simpleResolvers: true, description: 'An api key. Its secret is never shown again after creation.' })
 export class ApiKey {
   @Field(() => ID)
   id!: string;
@@ -47,7 +47,7 @@ export class ApiKey {
   revokedAt!: Date | null;
 }
 
-@ObjectType({ description: 'The calling api key and its tenant.' })
+@ObjectType({ simpleResolvers: true, description: 'The calling api key and its tenant.' })
 export class Viewer {
   @Field(() => ApiKey)
   apiKey!: ApiKey;
@@ -56,7 +56,7 @@ export class Viewer {
   tenant!: Tenant;
 }
 
-@ObjectType({ description: 'A new api key. The secret is shown once: a replay of the same createApiKey omits it.' })
+@ObjectType({ simpleResolvers: true, description: 'A new api key. The secret is shown once: a replay of the same createApiKey omits it.' })
 export class CreatedApiKey {
   @Field(() => ApiKey)
   apiKey!: ApiKey;

@@ -1,4 +1,4 @@
-import { getNamedType, GraphQLError, isObjectType, Kind, parse, SchemaMetaFieldDef, TypeMetaFieldDef, valueFromAST, valueFromASTUntyped } from 'graphql';
+import { getNamedType, GraphQLError, isObjectType, Kind, SchemaMetaFieldDef, TypeMetaFieldDef, valueFromAST, valueFromASTUntyped } from 'graphql';
 import type {
   DocumentNode,
   FieldNode,
@@ -9,6 +9,7 @@ import type {
   OperationDefinitionNode,
   SelectionSetNode,
 } from 'graphql';
+import { parseRemembered } from './parsed-documents';
 import { checkVariables, DEFAULT_VARIABLE_LIMITS } from './variables';
 import type { VariableLimits } from './variables';
 import { DEFAULT_LIST_SIZE, introspectionWeight, priceOf } from './weights';
@@ -252,7 +253,7 @@ export function analyzeQuery(schema: GraphQLSchema, source: string, operationNam
   if (variablesProblem !== null) return tooComplex(variablesProblem, null, 0);
   let document: DocumentNode;
   try {
-    document = parse(source, { maxTokens: limits.maxTokens, noLocation: true });
+    document = parseRemembered(source, limits.maxTokens);
   } catch (error) {
     if (error instanceof GraphQLError && /contains more th\w* \d+ tokens/i.test(error.message)) {
       return tooComplex(`the document has more than ${limits.maxTokens} tokens`, null, 0);
