@@ -1,3 +1,4 @@
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -33,6 +34,18 @@ export type HoldPhase = 'beforeApply' | 'afterApply';
 export interface PaymentNetworkOptions {
   /** Destination that is always declined (402). Default `declined`. */
   readonly declinedDestination?: string;
+  /**
+   * A file where every decided answer is appended (one JSON line, written before the answer is
+   * sent) and read back at start: the network's idempotency survives a SIGKILL of its process, as a
+   * real payment network's does. Default: memory only.
+   */
+  readonly journalPath?: string;
+  /** Port to listen on (default 0: a free one); a restarted network keeps its address. */
+  readonly port?: number;
+  /** Wait this long after deciding an answer before sending it (default 0): a window in which a caller can die mid-call. */
+  readonly answerDelayMs?: number;
+  /** Called once a new charge is applied (not for repeats), before its answer is sent. */
+  readonly onApplied?: (charge: Charge) => void;
 }
 
 /** One POST /charges as it arrived. */
@@ -110,6 +123,17 @@ export async function startPaymentNetwork(options: PaymentNetworkOptions = {}): 
   let failuresLeft = 0;
   let requestNumber = 0;
   let chargeNumber = 0;
+  if (options.journalPath !== undefined && existsSync(options.journalPath)) {
+    for (const line of readFileSync(options.journalPath, 'utf8').split('\n')) {
+      if (line === '') continue;
+      const { key, answer } = JSON.parse(line) as { key: string; answer: StoredAnswer };
+      answers.set(key, answer);
+      if (answer.status === 201) {
+        charges.push(answer.body as Charge);
+        chargeNumber += 1;
+      }
+    }
+  }
 
   function notifyHeld(): void {
     for (const watcher of [...heldWatchers]) {
@@ -148,6 +172,9 @@ export async function startPaymentNetwork(options: PaymentNetworkOptions = {}): 
       answer = { fingerprint, status: 201, body: applied };
     }
     answers.set(key, answer);
+    // Written (to the kernel) before the answer leaves: a SIGKILL after this keeps the charge.
+    if (options.journalPath !== undefined) appendFileSync(options.journalPath, `${JSON.stringify({ key, answer })}\n`);
+    if (answer.status === 201) options.onApplied?.(answer.body as Charge);
     return answer;
   }
 
@@ -181,6 +208,7 @@ export async function startPaymentNetwork(options: PaymentNetworkOptions = {}): 
     if (phase === 'beforeApply') await waitUntilReleased();
     const answer = answerFor(key, JSON.stringify(charge), charge);
     if (phase === 'afterApply') await waitUntilReleased();
+    if ((options.answerDelayMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.answerDelayMs));
     return send(answer.status, answer.body);
   }
 
@@ -192,7 +220,7 @@ export async function startPaymentNetwork(options: PaymentNetworkOptions = {}): 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 

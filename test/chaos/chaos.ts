@@ -30,6 +30,8 @@ export interface ChaosOptions {
   redisPauses: number;
   /** Fail over once: the replica is held behind for `lagMs`, then the primary is SIGKILLed. */
   failover: boolean;
+  /** Ask a sentinel to fail over at once (SENTINEL FAILOVER) instead of letting them find the primary down. */
+  forceFailover?: boolean;
   /** REDIS_WAIT_REPLICAS of the API processes (0: no WAIT). */
   waitReplicas: number;
   dropRate: number;
@@ -296,14 +298,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           const primary = await group.primary();
           const replica = group.nodes.find((node) => node !== primary);
           if (primary.port !== firstPrimary) report.unplannedFailovers += 1;
-          // The replica falls behind: its stream is held, as in a network split.
+          // A replica still resyncing after the Redis kill would not be "a replica behind": start in sync.
+          await group.waitForReplicas(1, 60_000);
+          // The replica falls behind: its stream is held, as in a network split, for lagMs and until
+          // the primary has written something the replica has not (bounded).
           group.link.hold();
           await sleep(options.lagMs);
-          report.lagBytes = (await replicationOffset(primary.port, 'master_repl_offset')) - (await replicationOffset(replica?.port ?? primary.port, 'slave_repl_offset'));
+          const lag = async () => (await replicationOffset(primary.port, 'master_repl_offset')) - (await replicationOffset(replica?.port ?? primary.port, 'slave_repl_offset'));
+          for (let waited = 0; (report.lagBytes = await lag()) <= 0 && waited < 5_000; waited += 100) await sleep(100);
           failingOver = true;
           await primary.kill();
           group.link.cut();
-          await forceFailover(group);
+          // No SENTINEL FAILOVER: the sentinels find the primary down and promote the replica themselves.
+          if (options.forceFailover) await forceFailover(group);
           const promoted = await group.waitForNewPrimary(primary.port, 60_000);
           report.failovers += 1;
           options.log(`chaos: primary ${primary.port} SIGKILLed ${report.lagBytes} bytes ahead of its replica; ${promoted.port} promoted`);
@@ -406,7 +413,7 @@ export function summaryLine(report: ChaosReport): string {
     `chaos seed=${options.seed} wait=${options.waitReplicas}`,
     `transfers=${report.transfers} acknowledged=${report.acknowledged} refused=${report.refused} unanswered=${report.unanswered}`,
     `requests=${report.requests} dropped=${report.dropped} (${droppedPct.toFixed(1)}%) resets=${report.resets} 503=${report.status['503'] ?? 0} 500=${report.status['500'] ?? 0}`,
-    `apiKills=${report.apiKills} redisKills=${report.redisKills} pauses=${report.redisPauses} failovers=${report.failovers} lagBytes=${report.lagBytes} failover503=${report.failover503}`,
+    `apiKills=${report.apiKills} redisKills=${report.redisKills} pauses=${report.redisPauses} failovers=${report.failovers} (unplanned ${report.unplannedFailovers}) lagBytes=${report.lagBytes} failover503=${report.failover503}`,
     `resent=${report.resent} reExecuted=${report.reExecuted} lost=${report.lost} duplicates=${report.duplicates} balanceMismatches=${report.balanceMismatches} nonZeroSums=${report.nonZeroCurrencies}`,
     `${(report.elapsedMs / 1000).toFixed(1)}s`,
     report.violations.length === 0 ? 'OK' : `VIOLATIONS: ${report.violations.join('; ')}`,

@@ -17,7 +17,7 @@ it(`short chaos run (seed ${seed}): 0 lost, 0 twice, balances replay, sums 0, no
     redisPauses: 1,
     failover: true,
     waitReplicas: 1,
-    dropRate: 0.06,
+    dropRate: 0.07,
     resetRate: 0.02,
     immediateResendRate: 0.05,
     lagMs: 1000,

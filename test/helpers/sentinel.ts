@@ -183,24 +183,33 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   const name = 'mymaster';
   const downAfterMs = options.downAfterMs ?? 1000;
   const [primaryPort, replicaPort, ...sentinelPorts] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const dataArgs = (port: number) => {
+  // Each data node runs from a config file, as in production: the sentinels rewrite it (CONFIG
+  // REWRITE) when they promote or demote the node, so a restarted node comes back in its new role.
+  const dataArgs = (port: number, extra: readonly string[] = []) => {
     const nodeDir = path.join(dir, String(port));
     mkdirSync(nodeDir, { recursive: true });
-    return [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', nodeDir,
-      '--appendonly', 'yes',
-      '--appendfsync', options.appendfsync ?? 'everysec',
-      '--save', '',
-      '--loglevel', 'warning',
-      // A full resync starts at once instead of waiting 5 s for more replicas to join it.
-      '--repl-diskless-sync-delay', '0',
-    ];
+    const conf = path.join(nodeDir, 'redis.conf');
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${nodeDir}`,
+        'appendonly yes',
+        `appendfsync ${options.appendfsync ?? 'everysec'}`,
+        'save ""',
+        'loglevel warning',
+        // A full resync starts at once instead of waiting 5 s for more replicas to join it.
+        'repl-diskless-sync-delay 0',
+        ...extra,
+        '',
+      ].join('\n'),
+    );
+    return [conf];
   };
   const primary = await launched(startNode(primaryPort as number, dataArgs(primaryPort as number)));
   const link = await startReplicationLink(primary.port);
-  const replica = await launched(startNode(replicaPort as number, [...dataArgs(replicaPort as number), '--replicaof', '127.0.0.1', String(link.port)]));
+  const replica = await launched(startNode(replicaPort as number, dataArgs(replicaPort as number, [`replicaof 127.0.0.1 ${link.port}`])));
   const nodes = [primary, replica];
 
   const sentinels: RedisNode[] = [];

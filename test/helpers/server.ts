@@ -40,7 +40,13 @@ export async function startTestServer(env: Record<string, string> = {}, redisUrl
   // No load shedding on a busy test machine, unless a test asks for it (overload tests).
   const unshed = { SHED_READS_IN_FLIGHT: '1000000', SHED_WRITES_IN_FLIGHT: '1000000', SHED_READS_LAG_MS: '600000', SHED_WRITES_LAG_MS: '600000', TENANT_MAX_IN_FLIGHT: '1000000' };
   const config: Config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...generous, ...unshed, ...env, REDIS_URL: redisUrl });
-  const redis = createRedisClient({ url: redisUrl, cluster: config.redisCluster, commandTimeoutMs: config.redisCommandTimeoutMs });
+  const redis = createRedisClient({
+    url: redisUrl,
+    cluster: config.redisCluster,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    waitReplicas: config.redisWaitReplicas,
+    waitTimeoutMs: config.redisWaitTimeoutMs,
+  });
   try {
     await waitForRedis(redis, 2_000);
   } catch {
