@@ -7,6 +7,7 @@ import type { Refusal } from '../http/respond';
 import { analyzeQuery, costExtension, rateLimitHeaders } from '../ratelimit';
 import type { Admission, QueryLimits } from '../ratelimit';
 import type { GraphQLParams } from './params';
+import { persistedQueryHash } from './persisted';
 import { ThrottledAddresses } from './throttled';
 
 export interface AdmitOptions<TContext> {
@@ -38,6 +39,8 @@ export interface AdmitInput {
 export interface Admitted<TContext> {
   readonly context: TContext;
   readonly headers: readonly (readonly [string, string])[];
+  /** The text of the trusted document the request named by its hash, for Apollo to run. */
+  readonly query?: string;
 }
 
 export type Admit<TContext> = (input: AdmitInput) => Promise<Admitted<TContext> | Refusal>;
@@ -83,13 +86,27 @@ export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TC
       const known = await auth.admit(apiKey, ip, { ...limits, charge: false, cost: 0 });
       if (known.status === 'unauthenticated') return tooManyFailures(throttledMs);
     }
-    const analysis = typeof params.query === 'string' ? analyzeQuery(schema, params.query, params.operationName, params.variables, queryLimits) : ({ kind: 'unparsed' } as const);
+    // A trusted document named by its hash: its text, if the tenant registered it (and the text,
+    // when the request sends one too, is that document).
+    const hash = persistedQueryHash(params.extensions);
+    const registered = hash === null ? null : await auth.findDocument((parseApiKey(apiKey) as { tenantId: string }).tenantId, hash);
+    const trusted = registered !== null && (params.query === undefined || params.query === registered);
+    const query = trusted ? registered : params.query;
+    const analysis = typeof query === 'string' ? analyzeQuery(schema, query, params.operationName, params.variables, queryLimits) : ({ kind: 'unparsed' } as const);
     const cost = analysis.kind === 'ok' ? analysis.cost : 0;
     // A refused query is not free: it takes a request from the rate limit (its cost, 0 here, from
     // nothing). Parse and validation failures, found by Apollo after this step, were charged here too.
     const result = await auth.admit(apiKey, ip, { ...limits, charge: true, cost });
     if (result.status === 'unauthenticated') return failedAuthentication(ip, true);
     if (result.status === 'forbiddenIp') return { error: new ForbiddenError(`This api key may not be used from ${ip}.`) };
+    if (result.principal.publishable === true && !trusted) {
+      return {
+        error: new ApiError(
+          ErrorCode.PERSISTED_QUERY_NOT_IN_LIST,
+          'This publishable key runs only the operations registered for its tenant: send extensions.persistedQuery.sha256Hash of a registered document (admin register-documents).',
+        ),
+      };
+    }
     const admission: Admission = {
       ratePerSecond: result.ratePerSecond,
       remaining: result.remaining,
@@ -125,6 +142,6 @@ export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TC
         headers: limitHeaders,
       };
     }
-    return { context: options.createContext({ requestId, principal: result.principal, admission }), headers: limitHeaders };
+    return { context: options.createContext({ requestId, principal: result.principal, admission }), headers: limitHeaders, ...(trusted ? { query: registered } : {}) };
   };
 }

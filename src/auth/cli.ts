@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../observability/logger';
@@ -15,8 +16,13 @@ commands:
   create-tenant --name <name>
       create a tenant and an api key with read, write and admin scopes;
       prints {"tenantId": "...", "apiKey": "..."}
-  create-key --tenant <id> --name <name> --scopes read,write,admin [--ip-allowlist <cidr,...>] [--rate-limit <n>]
-      create an api key; prints {"apiKey": {...}, "secret": "..."} (the secret is shown only here)
+  create-key --tenant <id> --name <name> --scopes read,write,admin [--ip-allowlist <cidr,...>] [--rate-limit <n>] [--publishable]
+      create an api key; prints {"apiKey": {...}, "secret": "..."} (the secret is shown only here);
+      a --publishable key (for browsers) runs only the documents registered with register-documents
+  register-documents --tenant <id> --file <persisted-documents.json>
+      register trusted documents for the tenant's publishable keys: the manifest that codegen's
+      client preset writes (sha256 hash -> document text); each is checked against the schema and
+      priced within QUERY_COST_MAX first; prints {"registered": n, "costs": {hash: cost}}
   revoke-key --tenant <id> --id <keyId>
       revoke a key; prints {"apiKey": {...}}
   list-keys --tenant <id>
@@ -37,6 +43,7 @@ function keyJson(key: ApiKeyRecord): Record<string, unknown> {
     scopes: key.scopes,
     ipAllowlist: key.ipAllowlist,
     rateLimitPerSecond: key.rateLimitPerSecond,
+    publishable: key.publishable === true,
     createdAt: key.createdAt.toISOString(),
     lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
     revokedAt: key.revokedAt?.toISOString() ?? null,
@@ -77,10 +84,12 @@ async function run(argv: string[]): Promise<unknown> {
     scopes: { type: 'string' },
     'ip-allowlist': { type: 'string' },
     'rate-limit': { type: 'string' },
+    publishable: { type: 'boolean' },
+    file: { type: 'string' },
   } as const;
   let values: Record<string, string | undefined>;
   try {
-    values = parseArgs({ args: rest, options, strict: true }).values;
+    values = parseArgs({ args: rest, options, strict: true }).values as Record<string, string | undefined>;
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -102,9 +111,21 @@ async function run(argv: string[]): Promise<unknown> {
       if (rate !== undefined && !/^\d+$/.test(rate)) throw new UsageError('--rate-limit must be a whole number of requests per second');
       return withAuth(async (auth) => {
         if ((await auth.getTenant(tenantId)) === null) throw new Error(`tenant ${tenantId} does not exist`);
-        const created = await auth.createApiKey(tenantId, { name, scopes, ipAllowlist, rateLimitPerSecond: rate === undefined ? null : Number(rate) });
+        const publishable = (values.publishable as unknown) === true;
+        const created = await auth.createApiKey(tenantId, { name, scopes, ipAllowlist, rateLimitPerSecond: rate === undefined ? null : Number(rate), publishable });
         return { apiKey: keyJson(created.apiKey), secret: created.secret };
       });
+    }
+    case 'register-documents': {
+      const tenantId = required(values, 'tenant', command);
+      const file = required(values, 'file', command);
+      const { checkTrustedDocuments } = await import('../admit/trusted-documents');
+      const { buildLedgerSchema } = await import('../graphql/schema');
+      const { DEFAULT_QUERY_LIMITS } = await import('../ratelimit');
+      const manifest = JSON.parse(await readFile(file, 'utf8')) as unknown;
+      const checked = checkTrustedDocuments(buildLedgerSchema(), manifest, { ...DEFAULT_QUERY_LIMITS, maxCost: loadConfig().queryCostMax });
+      if (checked.problems.length > 0) throw new Error(`nothing registered: ${checked.problems.map(({ hash, problem }) => `${hash.slice(0, 12)}: ${problem}`).join('; ')}`);
+      return withAuth(async (auth) => ({ registered: await auth.registerDocuments(tenantId, checked.documents), costs: Object.fromEntries(checked.costs) }));
     }
     case 'revoke-key': {
       const tenantId = required(values, 'tenant', command);

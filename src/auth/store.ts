@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hasIdempotencyKey, openAtomicReply, withoutIdempotency } from '../idempotency';
 import type { AtomicIdempotency } from '../idempotency';
 import type { RedisClient } from '../redis/client';
@@ -30,6 +30,8 @@ export interface ApiKeyRecord {
   readonly createdAt: Date;
   readonly lastUsedAt: Date | null;
   readonly revokedAt: Date | null;
+  /** A publishable key (for browsers) runs only the tenant's trusted documents. Absent: a secret key. */
+  readonly publishable?: boolean;
 }
 
 /** Who is calling: the result of authenticating a request's key. */
@@ -40,6 +42,8 @@ export interface NewApiKey {
   readonly scopes: readonly Scope[];
   readonly ipAllowlist?: readonly string[];
   readonly rateLimitPerSecond?: number | null;
+  /** A publishable key: runs only the operations registered for its tenant. Default false. */
+  readonly publishable?: boolean;
 }
 
 export interface CreatedApiKey {
@@ -108,6 +112,7 @@ function toApiKey(tenantId: string, hash: Record<string, string>): ApiKeyRecord 
     createdAt: date(hash.createdAt) ?? new Date(0),
     lastUsedAt: date(hash.lastUsedAt),
     revokedAt: date(hash.revokedAt),
+    ...(hash.kind === 'publishable' ? { publishable: true } : {}),
   };
 }
 
@@ -198,6 +203,7 @@ export class AuthStore {
         ipAllowlist.join(','),
         allowlistRanges(ipAllowlist),
         rateLimitPerSecond === null ? '' : String(rateLimitPerSecond),
+        input.publishable === true ? 'publishable' : '',
       ]));
       let replayed = false;
       const [status, createdId, createdAtMs] = openAtomicReply(reply, {
@@ -228,6 +234,7 @@ export class AuthStore {
           createdAt: new Date(Number(createdAtMs)),
           lastUsedAt: null,
           revokedAt: null,
+          ...(input.publishable === true ? { publishable: true } : {}),
         },
         secret,
       };
@@ -255,6 +262,27 @@ export class AuthStore {
     const keys = tenantKeys(tenantId);
     const hashes = await loadHashes(this.redis, keyIds.map((id) => keys.apiKey(id)));
     return hashes.map((hash) => (hash === null ? null : toApiKey(tenantId, hash)));
+  }
+
+  /**
+   * Registers trusted documents for the tenant (the persisted-documents manifest of codegen's
+   * client preset: hex SHA-256 of each document's text → the text). Every hash is checked against
+   * its text first; nothing is written unless all match. Registering again is harmless.
+   */
+  async registerDocuments(tenantId: string, documents: ReadonlyMap<string, string>): Promise<number> {
+    for (const [hash, text] of documents) {
+      if (!/^[0-9a-f]{64}$/.test(hash) || createHash('sha256').update(text, 'utf8').digest('hex') !== hash) {
+        throw new AuthInputError('documents', `The document registered as ${hash.slice(0, 64)} does not have that SHA-256: register the manifest as codegen wrote it.`);
+      }
+    }
+    if ((await this.getTenant(tenantId)) === null) throw new AuthInputError('tenant', `There is no tenant ${tenantId}.`);
+    if (documents.size > 0) await this.redis.hset(tenantKeys(tenantId).documents, Object.fromEntries(documents));
+    return documents.size;
+  }
+
+  /** The text of a trusted document of the tenant, by the hex SHA-256 of its text; null when not registered. */
+  async findDocument(tenantId: string, sha256Hash: string): Promise<string | null> {
+    return this.redis.hget(tenantKeys(tenantId).documents, sha256Hash);
   }
 
   /** Every key of the tenant, oldest first, revoked ones included. */

@@ -92,6 +92,17 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
       if ('error' in admitted) return sendRefusal(req, res, admitted);
       for (const [name, value] of admitted.headers) res.setHeader(name, value);
       context = admitted.context;
+      // A trusted document named by its hash: Apollo runs the registered text. The hash is
+      // resolved here, so Apollo's own persisted-query cache (off) never sees it.
+      if (admitted.query !== undefined) {
+        const { persistedQuery: _resolved, ...extensions } = params.extensions ?? {};
+        if (req.method === 'GET') {
+          url.searchParams.set('query', admitted.query);
+          url.searchParams.set('extensions', JSON.stringify(extensions));
+        } else {
+          body = { ...(body as Record<string, unknown>), query: admitted.query, extensions };
+        }
+      }
     }
 
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };

@@ -34,6 +34,8 @@ export interface TenantKeys {
   keyRequestRate(keyId: string): string;
   /** hash: the tenant's query-cost budget (available, updatedAt) */
   readonly costBudget: string;
+  /** hash: the tenant's trusted documents, hex SHA-256 of the text → the text */
+  readonly documents: string;
 }
 
 export function tenantKeys(tenantId: string, prefix = 'oq'): TenantKeys {
@@ -53,6 +55,7 @@ export function tenantKeys(tenantId: string, prefix = 'oq'): TenantKeys {
     requestRate: `${tag}:rate`,
     keyRequestRate: (keyId) => `${tag}:rate:key:${keyId}`,
     costBudget: `${tag}:cost`,
+    documents: `${tag}:documents`,
   };
 }
 

@@ -17,6 +17,7 @@
   ARGV[10]  ipAllowlist         comma-separated normalized CIDRs, "" for no restriction
   ARGV[11]  ipRanges            the same as "first-last" 32-hex-digit ranges, checked by admit.lua
   ARGV[12]  rateLimitPerSecond  the key's own request rate, "" for the tenant's
+  ARGV[13]  kind                "publishable" (runs only the tenant's trusted documents), "" for a secret key
 
   Returns the atomic envelope {idemStatus, ...} around
            {1, keyId, createdAtMs}  created (or, replayed, the key created first)
@@ -50,6 +51,7 @@ redis.call('HSET', apiKeyKey,
   'ipAllowlist', ARGV[10],
   'ipRanges', ARGV[11],
   'rateLimitPerSecond', ARGV[12],
+  'kind', ARGV[13],
   'createdAt', createdAtMs)
 redis.call('ZADD', apiKeysKey, createdAtMs, ARGV[5])
 return idem_finish(createdAtMs, {1, ARGV[5], createdAtMs}, 'SUCCEEDED', '', ARGV[5])
