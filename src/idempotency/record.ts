@@ -19,9 +19,48 @@ function date(ms: string | undefined): Date | null {
   return ms === undefined || ms === '' ? null : new Date(Number(ms));
 }
 
+/**
+ * A v2 record (see scripts/atomic.lua): "2", the fingerprint's length and bytes, five header
+ * fields each ended by a newline, then the packed reply (which a look-up does not need).
+ */
+function decodePacked(key: string, packed: Buffer, expiresAtMs: number): IdempotencyRecordView | null {
+  if (packed.length < 2 || packed[0] !== 0x32) return null;
+  let at = 2 + (packed[1] ?? 0);
+  const fields: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const newline = packed.indexOf(0x0a, at);
+    if (newline < 0) return null;
+    fields.push(packed.toString('utf8', at, newline));
+    at = newline + 1;
+  }
+  const [mutation = '', createdAtMs = '', errorCode = '', resourceId = '', replayCount = '0'] = fields;
+  const createdAt = date(createdAtMs) ?? new Date(0);
+  return {
+    key,
+    status: 'COMPLETED',
+    mutation,
+    createdAt,
+    completedAt: createdAt,
+    expiresAt: new Date(expiresAtMs),
+    outcome: errorCode === '' ? 'SUCCEEDED' : 'FAILED',
+    errorCode: errorCode === '' ? null : errorCode,
+    resourceId: resourceId === '' ? null : resourceId,
+    replayCount: Number(replayCount),
+  };
+}
+
 /** Reads the record of a key in a namespace; null when the key was never used or has expired. */
 export async function readIdempotencyRecord(redis: RedisClient, namespace: string, key: string): Promise<IdempotencyRecordView | null> {
-  const hash = await redis.hgetall(idempotencyRecordKey(namespace, key));
+  const recordKey = idempotencyRecordKey(namespace, key);
+  const type = await redis.type(recordKey);
+  if (type === 'string') {
+    // The record expires when its outcome stops being replayed (PXAT, see atomic.lua).
+    const [packed, expiresAtMs] = await Promise.all([redis.getBuffer(recordKey), redis.call('PEXPIRETIME', recordKey) as Promise<number>]);
+    return packed === null || expiresAtMs < 0 ? null : decodePacked(key, packed, Number(expiresAtMs));
+  }
+  if (type !== 'hash') return null;
+  // v1: records written before v2, and the leased path's.
+  const hash = await redis.hgetall(recordKey);
   if (hash.fingerprint === undefined || hash.key !== key) return null;
   return {
     key,

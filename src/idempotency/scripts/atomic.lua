@@ -18,16 +18,19 @@
     3 IDEM_MISMATCH     not executed: the key was used with another mutation or other arguments
     4 IDEM_IN_PROGRESS  not executed: the key is claimed on the leased path by other code
 
-  Record contract (shared with the leased path's claim / complete / release):
-    key, fingerprint, mutation      as above
-    status                          IN_PROGRESS | COMPLETED
-    createdAt, completedAt, expiresAt   ms since the epoch, Redis time
-    outcome                         SUCCEEDED | FAILED
-    errorCode                       public error code of a FAILED outcome
-    resourceId                      id of what the mutation created, if anything
-    replayCount                     how many requests got the recorded outcome instead of executing
-    reply                           atomic path: cjson of the domain reply, returned on replay
-    token, leaseUntil, result, errorMessage, errorExtensions   leased path only
+  Record formats (a record's format is told by its Redis type and first byte):
+    v2, written here: a string, one packed value, expiring at expiresAt (PEXPIRETIME gives it):
+        "2" .. one byte: the fingerprint's length .. fingerprint (32 raw bytes of the SHA-256;
+            other fingerprints as sent, up to 255 bytes) .. mutation "\n" createdAtMs "\n" errorCode "\n" resourceId "\n" replayCount "\n"
+            .. cmsgpack(domain reply)
+      errorCode "" is a SUCCEEDED outcome; status is always COMPLETED (nothing is IN_PROGRESS here).
+      No copy of the client's key: the key name holds its SHA-256, which is what a look-up checks.
+    v1 (records written before v2, and the leased path's records): a hash with
+      key, fingerprint (hex), mutation, status (IN_PROGRESS | COMPLETED), createdAt, completedAt,
+      expiresAt (ms), outcome (SUCCEEDED | FAILED), errorCode, resourceId, replayCount,
+      reply (atomic path: cjson of the domain reply), token, leaseUntil, result, errorMessage,
+      errorExtensions (leased path only)
+    Both replay here: a v1 record written by an earlier version answers its retries as it did.
   The record expires (PEXPIRE) at expiresAt; after that the key is new again.
 
   Atomicity: the look-up, the domain write and the record are one script, so concurrent
@@ -45,11 +48,58 @@ local idemFingerprint = ARGV[2]
 local idemMutation = ARGV[3]
 local idemTtlMs = tonumber(ARGV[4])
 
+-- The fingerprint as stored in a v2 record: 32 raw bytes for a hex SHA-256, else as sent.
+local function idem_packed_fingerprint(fingerprint)
+  if #fingerprint == 64 and not fingerprint:find('[^0-9a-f]') then
+    return (fingerprint:gsub('..', function(pair) return string.char(tonumber(pair, 16)) end))
+  end
+  return fingerprint
+end
+
+-- A v2 record's parts: its fingerprint, the five header fields, and where the packed reply starts.
+local function idem_unpack(packed)
+  local fingerprintLength = packed:byte(2)
+  local fields = {}
+  local at = 3 + fingerprintLength
+  for i = 1, 5 do
+    local newline = packed:find('\n', at, true)
+    fields[i] = packed:sub(at, newline - 1)
+    at = newline + 1
+  end
+  return packed:sub(3, 2 + fingerprintLength), fields, at
+end
+
+-- A v2 record's header: everything before the packed reply.
+local function idem_header(fingerprint, mutation, createdAtMs, errorCode, resourceId, replayCount)
+  return '2' .. string.char(#fingerprint) .. fingerprint .. table.concat({mutation, createdAtMs, errorCode, resourceId, replayCount}, '\n') .. '\n'
+end
+
 -- Returns the reply to give instead of executing, or nil when the domain script should run.
 local function idem_begin()
   if idemFingerprint == '' then
     return nil
   end
+  local kind = redis.call('TYPE', idemRecordKey)['ok']
+  if kind == 'none' then
+    return nil
+  end
+  if kind == 'string' then
+    local packed = redis.call('GET', idemRecordKey)
+    if packed:sub(1, 1) ~= '2' then
+      return {IDEM_MISMATCH}
+    end
+    local fingerprint, fields, replyAt = idem_unpack(packed)
+    if fingerprint ~= idem_packed_fingerprint(idemFingerprint) then
+      return {IDEM_MISMATCH}
+    end
+    local mutation, createdAtMs, errorCode, resourceId, replayCount = unpack(fields)
+    local header = idem_header(fingerprint, mutation, createdAtMs, errorCode, resourceId, (tonumber(replayCount) or 0) + 1)
+    redis.call('SET', idemRecordKey, header .. packed:sub(replyAt), 'KEEPTTL')
+    local reply = cmsgpack.unpack(packed:sub(replyAt))
+    table.insert(reply, 1, IDEM_REPLAYED)
+    return reply
+  end
+  -- v1: a hash written before v2, or a leased-path record.
   local stored = redis.call('HMGET', idemRecordKey, 'fingerprint', 'status', 'reply')
   if not stored[1] then
     return nil
@@ -67,26 +117,16 @@ local function idem_begin()
 end
 
 -- Records the outcome of this execution (when there is a key) and wraps the domain reply.
--- outcome: 'SUCCEEDED' or 'FAILED'; errorCode and resourceId: '' when not applicable.
+-- outcome: 'SUCCEEDED' or 'FAILED' (a v2 record tells it by its errorCode); errorCode and
+-- resourceId: '' when not applicable.
 local function idem_finish(nowMs, reply, outcome, errorCode, resourceId)
   if idemFingerprint == '' then
     table.insert(reply, 1, IDEM_NONE)
     return reply
   end
-  redis.call('HSET', idemRecordKey,
-    'key', idemKey,
-    'fingerprint', idemFingerprint,
-    'mutation', idemMutation,
-    'status', 'COMPLETED',
-    'createdAt', nowMs,
-    'completedAt', nowMs,
-    'expiresAt', nowMs + idemTtlMs,
-    'outcome', outcome,
-    'errorCode', errorCode,
-    'resourceId', resourceId,
-    'replayCount', 0,
-    'reply', cjson.encode(reply))
-  redis.call('PEXPIRE', idemRecordKey, idemTtlMs)
+  local header = idem_header(idem_packed_fingerprint(idemFingerprint), idemMutation, string.format('%d', nowMs), errorCode, resourceId, 0)
+  -- PXAT on the script's clock: PEXPIRETIME then gives the record's expiresAt exactly.
+  redis.call('SET', idemRecordKey, header .. cmsgpack.pack(reply), 'PXAT', string.format('%d', nowMs + idemTtlMs))
   table.insert(reply, 1, IDEM_EXECUTED)
   return reply
 end

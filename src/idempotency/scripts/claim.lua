@@ -2,7 +2,7 @@
   idempotency/claim: the LEASED path's first step. Creates the record IN_PROGRESS with a fencing
   token and a lease, or tells the caller what became of the key.
 
-  KEYS[1]  record          hash (record contract in atomic.lua)
+  KEYS[1]  record          hash (v1 record format in atomic.lua)
   KEYS[2]  fencingCounter  string counter of the namespace; INCR gives every claim and take-over a
                            token larger than any before it, also across a release and re-claim
 
@@ -32,6 +32,11 @@ local ttlMs = tonumber(ARGV[5])
 
 local now = redis.call('TIME')
 local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+
+-- A string is an atomic-path record (v2, see atomic.lua): that key belongs to another mutation.
+if redis.call('TYPE', recordKey)['ok'] == 'string' then
+  return {5}
+end
 
 local stored = redis.call('HMGET', recordKey, 'fingerprint', 'status', 'leaseUntil', 'outcome', 'result', 'errorCode', 'errorMessage', 'errorExtensions')
 if stored[1] then

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { IdempotencyRecordDocument } from '../generated/graphql';
+import { fingerprint, idempotencyRecordKey } from '../../src/idempotency';
+import { LedgerStore } from '../../src/ledger/store';
+import { ledgerClient } from '../helpers/ledger';
+import { commandNames, watchTenantCommands } from '../helpers/monitor';
+import { codes, gql, startTestServer } from '../helpers/server';
+import type { TestServer } from '../helpers/server';
+
+// Issue 11, compact storage: records are one packed value (v2, see idempotency/scripts/atomic.lua),
+// and records written in the format before it (v1, a hash) still replay, as they did.
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+const TRANSFER = `mutation($in: CreateTransferInput!, $k: String) {
+  createTransfer(input: $in, idempotencyKey: $k) { id amount reference fromAccount { id balance } toAccount { id balance } }
+}`;
+
+async function newLedger() {
+  const tenant = await server.newTenant();
+  const client = ledgerClient(server.url, tenant.apiKey);
+  const funding = await client.account('Funding', 'EUR', true);
+  const alice = await client.account('Alice');
+  return { ...tenant, client, funding, alice, ledger: new LedgerStore(server.redis, tenant.tenantId) };
+}
+
+describe('idempotency records', () => {
+  it('a v1 record (a hash, as written before v2) replays its outcome, with 2 round trips, and is looked up', async () => {
+    const { tenantId, apiKey, client, funding, alice, ledger } = await newLedger();
+    // The transfer that the first request made, and its record as the version before v2 wrote it.
+    const { transfer } = await ledger.createTransfer({ fromAccountId: funding, toAccountId: alice, amount: 250n, currency: 'EUR', reference: 'rent' });
+    const key = randomUUID();
+    const input = { fromAccountId: funding, toAccountId: alice, amount: '250', currency: 'EUR', reference: 'rent' };
+    const createdAt = transfer.createdAt.getTime();
+    const recordKey = idempotencyRecordKey(ledger.namespace, key);
+    await server.redis.hset(recordKey, {
+      key,
+      fingerprint: fingerprint('createTransfer', { input: { ...input, amount: 250n } }),
+      mutation: 'createTransfer',
+      status: 'COMPLETED',
+      createdAt,
+      completedAt: createdAt,
+      expiresAt: createdAt + 86_400_000,
+      outcome: 'SUCCEEDED',
+      errorCode: '',
+      resourceId: transfer.id,
+      replayCount: 0,
+      reply: JSON.stringify([1, transfer.id, createdAt, transfer.seq, funding, alice, '250', 'EUR', '1', 'rent']),
+    });
+    await server.redis.pexpire(recordKey, 86_400_000);
+
+    const watch = await watchTenantCommands(tenantId);
+    const replay = await gql(server.url, TRANSFER, { in: input, k: key }, client.headers);
+    const commands = commandNames(await watch.take());
+    watch.stop();
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.data).toEqual({
+      createTransfer: { id: transfer.id, amount: '250', reference: 'rent', fromAccount: { id: funding, balance: '-250' }, toAccount: { id: alice, balance: '250' } },
+    });
+    expect(commands).toEqual(['evalsha', 'evalsha']);
+
+    // The same key with other arguments is still refused, and nothing moved twice.
+    const reused = await gql(server.url, TRANSFER, { in: { ...input, amount: '251' }, k: key }, client.headers);
+    expect(codes(reused)).toEqual(['IDEMPOTENCY_KEY_REUSED']);
+    const record = await gql(server.url, IdempotencyRecordDocument, { key }, { 'api-key': apiKey });
+    expect(record.body.data?.idempotencyRecord).toMatchObject({ status: 'COMPLETED', outcome: 'SUCCEEDED', resourceId: transfer.id, replayCount: 1, mutation: 'createTransfer' });
+    expect(await server.redis.type(recordKey)).toBe('hash');
+  });
+
+  it('a v2 record is one short string, replays (refusals included) and is looked up like v1', async () => {
+    const { apiKey, client, funding, alice, ledger } = await newLedger();
+    const key = randomUUID();
+    const input = { fromAccountId: funding, toAccountId: alice, amount: '40', currency: 'EUR', reference: null };
+    const first = await gql(server.url, TRANSFER, { in: input, k: key }, client.headers);
+    expect(first.status).toBe(200);
+    const recordKey = idempotencyRecordKey(ledger.namespace, key);
+    expect(await server.redis.type(recordKey)).toBe('string');
+    // "2", the fingerprint's length and 32 raw bytes, 5 short fields, the packed transfer.
+    expect(await server.redis.strlen(recordKey)).toBeLessThan(160);
+    const again = await gql(server.url, TRANSFER, { in: input, k: key }, client.headers);
+    expect(again.body.data).toEqual({ createTransfer: { ...(first.body.data as { createTransfer: object }).createTransfer, fromAccount: { id: funding, balance: '-40' }, toAccount: { id: alice, balance: '40' } } });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const record = await gql(server.url, IdempotencyRecordDocument, { key }, { 'api-key': apiKey });
+    const view = record.body.data?.idempotencyRecord;
+    expect(view).toMatchObject({ key, status: 'COMPLETED', outcome: 'SUCCEEDED', errorCode: null, replayCount: 1, mutation: 'createTransfer' });
+    expect(Date.parse(view?.expiresAt ?? '') - Date.parse(view?.createdAt ?? '')).toBe(86_400_000);
+
+    // A refusal is recorded in v2 too, and replayed with its code.
+    const refusedKey = randomUUID();
+    const refused = await gql(server.url, TRANSFER, { in: { ...input, fromAccountId: alice, toAccountId: funding, amount: '1000' }, k: refusedKey }, client.headers);
+    expect(codes(refused)).toEqual(['INSUFFICIENT_FUNDS']);
+    await client.transfer(funding, alice, '5000');
+    const refusedAgain = await gql(server.url, TRANSFER, { in: { ...input, fromAccountId: alice, toAccountId: funding, amount: '1000' }, k: refusedKey }, client.headers);
+    expect(codes(refusedAgain)).toEqual(['INSUFFICIENT_FUNDS']);
+    const refusedRecord = await gql(server.url, IdempotencyRecordDocument, { key: refusedKey }, { 'api-key': apiKey });
+    expect(refusedRecord.body.data?.idempotencyRecord).toMatchObject({ outcome: 'FAILED', errorCode: 'INSUFFICIENT_FUNDS', replayCount: 1 });
+  });
+});
