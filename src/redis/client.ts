@@ -72,8 +72,12 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
       sentinels: options.sentinels.map(({ host, port }) => ({ host, port })),
       name: options.sentinelName ?? 'mymaster',
       // Subscribe to +switch-master: drop the old primary's connection as soon as the sentinels
-      // announce the new one, instead of waiting for a command to time out on it.
+      // announce the new one, instead of waiting for a command to time out on it (after a network
+      // split no connection closes by itself).
       failoverDetector: true,
+      // A demoted primary answers writes READONLY: reconnect (through the sentinels) to the new
+      // one. 1, not 2: the refused command is not re-sent; it fails with 503 and the client retries.
+      reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 1 : false),
     });
   } else if (options.url === undefined) {
     throw new TypeError('createRedisClient needs a url, or sentinels');

@@ -76,7 +76,10 @@ it('answers 503 during the switch and serves every request after it, with no man
   expect(during.some((status) => status.startsWith('503'))).toBe(true);
   expect(during.every((status) => status === '200' || status.startsWith('503'))).toBe(true);
 
-  // Full service after: every request answered 200 on its first attempt.
+  // Full service after: once every sentinel names the new primary (none has a +switch-master left
+  // to announce, which would make the client reconnect once more), every request is answered 200
+  // on its first attempt.
+  await sendUntilAnswered('settled');
   const after: string[] = [];
   for (let i = 0; i < 20; i++) {
     const answer = await send(`after-${i}`);

@@ -25,7 +25,10 @@ export interface SentinelGroup {
   readonly env: Record<string, string>;
   /** The node the sentinels currently name as primary. */
   primary(): Promise<RedisNode>;
-  /** Resolves once the sentinels name a primary other than `port` (bounded by `timeoutMs`). */
+  /**
+   * Resolves once every sentinel names a primary other than `port`, and it says it is one (bounded
+   * by `timeoutMs`): no sentinel has a +switch-master left to announce.
+   */
   waitForNewPrimary(port: number, timeoutMs: number): Promise<RedisNode>;
   /** Resolves once the primary reports `count` replicas online and in sync with it. */
   waitForReplicas(count: number, timeoutMs: number): Promise<void>;
@@ -258,7 +261,15 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     primary: async () => byPort(await primaryPortNow()),
     async waitForNewPrimary(port, timeoutMs) {
       let found = port;
-      await until(async () => (found = await primaryPortNow()) !== port && (await ask(found, 'ROLE') as [string])[0] === 'master', timeoutMs, 'a new primary');
+      await until(
+        async () => {
+          const named = await Promise.all(sentinels.map(async (sentinel) => ((await ask(sentinel.port, 'SENTINEL', 'get-master-addr-by-name', name)) as [string, string])[1]));
+          found = Number(named[0]);
+          return found !== port && named.every((other) => Number(other) === found) && ((await ask(found, 'ROLE')) as [string])[0] === 'master';
+        },
+        timeoutMs,
+        'every sentinel to name the new primary',
+      );
       return byPort(found);
     },
     async waitForReplicas(count, timeoutMs) {
