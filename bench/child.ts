@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Cluster, Redis } from 'ioredis';
+import type { LedgerStore } from '../src/ledger/store';
 
 /**
  * The bench's side of a server process: the parent starts it with `fork`, it answers on IPC.
@@ -7,8 +8,8 @@ import type { Cluster, Redis } from 'ioredis';
  *   ← {type: 'stats'} → {type: 'stats', cpuMicros, redisCommands, requests}
  *   ← {type: 'stop'}  → exits
  * `redisCommands` counts the commands this process wrote to Redis: its round trips (a script
- * is one, whatever it runs inside Redis). `requests` counts the answers it finished, so that
- * requests still in flight when the load generator stops count on both sides.
+ * is one, whatever it runs inside Redis). `requests` counts the requests it received: the
+ * load generator's last ones, cut off when it stops, did their work (CPU, commands) too.
  */
 export interface ChildStats {
   readonly cpuMicros: number;
@@ -24,9 +25,9 @@ export type ChildMessage =
 let redisCommands = 0;
 let requests = 0;
 
-/** Counts the HTTP answers a server finishes. */
+/** Counts the HTTP requests a server receives. */
 export function countRequests(server: http.Server): void {
-  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => res.once('finish', () => (requests += 1)));
+  server.on('request', () => (requests += 1));
 }
 
 /** Counts every command a client sends (ioredis routes all of them through `sendCommand`). */
@@ -70,4 +71,14 @@ export function redisUrlArgument(): string {
   const url = process.argv[2];
   if (url === undefined) throw new Error('usage: node <server>.js <redis-url> [mode]');
   return url;
+}
+
+/** How many accounts the storage measurement spreads its transfers over. */
+export const POOL_SIZE = 100;
+
+/** {@link POOL_SIZE} EUR accounts that may go negative, for transfers between random pairs. */
+export async function accountPool(ledger: LedgerStore): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < POOL_SIZE; i++) ids.push((await ledger.createAccount({ name: `Pool ${i}`, currency: 'EUR', allowNegativeBalance: true })).id);
+  return ids;
 }

@@ -30,7 +30,7 @@ export interface HttpLoad {
   readonly tolerate?: readonly number[];
 }
 
-/** The server's counters once the requests still in flight when the load stopped have finished. */
+/** The server's counters once the requests still in flight when the load stopped are done. */
 async function settled(variant: Variant): Promise<ChildStats> {
   let last = await variant.stats();
   for (let i = 0; i < 40; i++) {
@@ -54,7 +54,7 @@ interface LoadRun {
 
 /**
  * Measures the server process and its Redis around a load: CPU, round trips and commands per
- * request the server finished (requests in flight when the load stops count on both sides).
+ * request the server received (requests in flight when the load stops count on both sides).
  */
 async function measured(variant: Variant, load: () => Promise<LoadRun>): Promise<Sample> {
   const before = await variant.stats();

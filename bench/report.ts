@@ -1,4 +1,5 @@
 /** What the bench found, as a markdown report, a JSON file and an SVG chart. */
+import { POOL_SIZE } from './child';
 
 export interface RowResult {
   readonly id: string;
@@ -95,7 +96,7 @@ export function markdownReport(results: BenchResults): string {
   const flexible = results.limiters.flexible;
   const limiter = results.limiters.onceql;
   lines.push('');
-  lines.push(`| storage (after ${onceql.transfers} new transfers each) | onceql | Powertools |`);
+  lines.push(`| storage (after ${onceql.transfers} new transfers among ${POOL_SIZE} accounts) | onceql | Powertools |`);
   lines.push(`|---|---:|---:|`);
   lines.push(`| bytes per idempotency record (MEMORY USAGE) | ${fixed(onceql.bytesPerRecord)} | ${fixed(powertools.bytesPerRecord)} |`);
   lines.push(`| bytes per transfer row (MEMORY USAGE) | ${fixed(onceql.bytesPerTransferRow ?? NaN)} | — |`);

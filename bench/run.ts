@@ -59,10 +59,20 @@ const ROWS: readonly Row[] = [
   { id: 'powertools.replay', label: 'Powertools: replayed transfer', variant: 'powertools', run: http((v) => ({ headers: {}, body: transferTo(v, () => 'bench-replayed-key'), fresh: false, expectStatus: 200 })) },
 ];
 
-/** Bytes per record and per transfer: used_memory before and after `count` new transfers, and MEMORY USAGE of the records. */
+/** Bytes per record and per transfer: used_memory before and after new transfers, and MEMORY USAGE of the records. */
 async function storage(variant: Variant, headers: Record<string, string>, recordPattern: string, transferPattern: string | null): Promise<StorageResult> {
   const before = await usedMemory(variant.redis.probe);
-  const load: HttpLoad = { headers, body: transferTo(variant, () => freshKey('storage')), fresh: true, expectStatus: 200 };
+  // Between random pairs of a pool of accounts, as a ledger's transfers are spread (with two
+  // accounts only, their indexes would outgrow Redis's compact encoding at once).
+  const pool = (variant.data.pool ?? '').split(',');
+  const pick = () => pool[Math.floor(Math.random() * pool.length)] ?? '';
+  const body = () => {
+    const from = pick();
+    let to = pick();
+    while (to === from && pool.length > 1) to = pick();
+    return transferBody(from, to, freshKey('storage'));
+  };
+  const load: HttpLoad = { headers, body, fresh: true, expectStatus: 200 };
   const sample = await httpSample(variant, load, 10, { amount: settings.storageTransfers });
   const after = await usedMemory(variant.redis.probe);
   return {

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { readBody, writeGraphQLResponse } from '../../src/http/apollo-node';
 import { LedgerStore } from '../../src/ledger/store';
 import { registerScripts } from '../../src/redis/scripts';
-import { countCommands, countRequests, ready, redisUrlArgument, serveParent } from '../child';
+import { accountPool, countCommands, countRequests, ready, redisUrlArgument, serveParent } from '../child';
 
 /**
  * The anchors: bare Apollo Server 5 on the same plain node:http glue as onceql, answering the
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     const ledger = new LedgerStore(redis, 'powertoolsbench0');
     const from = await ledger.createAccount({ name: 'Alice', currency: 'EUR', allowNegativeBalance: true });
     const to = await ledger.createAccount({ name: 'Bob', currency: 'EUR', allowNegativeBalance: false });
-    data = { from: from.id, to: to.id };
+    data = { from: from.id, to: to.id, pool: (await accountPool(ledger)).join(',') };
     const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', payloadValidationJmesPath: 'input', expiresAfterSeconds: 86_400 });
     const transfer = makeIdempotent(
       async (event: { key: string | null; input: TransferInput }) => {

@@ -6,12 +6,13 @@ import { createLogger } from '../../src/log';
 import { LedgerStore } from '../../src/ledger/store';
 import { createRedisClient, waitForRedis } from '../../src/redis/client';
 import { createServer } from '../../src/server';
-import { countCommands, countRequests, ready, redisUrlArgument, serveParent } from '../child';
+import { accountPool, countCommands, countRequests, ready, redisUrlArgument, serveParent } from '../child';
 
 /**
  * onceql as `npm start` runs it (production settings, logs off), on the bench's Redis, with a
  * tenant whose limits only the 429 scenario meets: an all-scope key, a key limited to 1 request
- * per second, two EUR accounts and 20 transfers between them.
+ * per second, two EUR accounts and 20 transfers between them, and a pool of accounts for
+ * measuring storage (transfers spread over many accounts, as a ledger's are).
  */
 async function main(): Promise<void> {
   const url = redisUrlArgument();
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const from = await ledger.createAccount({ name: 'Alice', currency: 'EUR', allowNegativeBalance: true });
   const to = await ledger.createAccount({ name: 'Bob', currency: 'EUR', allowNegativeBalance: false });
   for (let i = 0; i < 20; i++) await ledger.createTransfer({ fromAccountId: from.id, toAccountId: to.id, amount: 1n, currency: 'EUR', reference: null });
+  const pool = await accountPool(ledger);
 
   const server = createServer(config, { redis, logger: createLogger('silent') });
   countRequests(server.httpServer);
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
     await server.stop();
     redis.disconnect();
   });
-  ready(address.port, { apiKey: secret ?? '', limitedKey: limited.secret ?? '', tenantId: tenant.id, from: from.id, to: to.id });
+  ready(address.port, { apiKey: secret ?? '', limitedKey: limited.secret ?? '', tenantId: tenant.id, from: from.id, to: to.id, pool: pool.join(',') });
 }
 
 main().catch((error: unknown) => {

@@ -97,16 +97,32 @@ function toAccount(hash: Record<string, string>): AccountRecord {
   };
 }
 
-function toTransfer(hash: Record<string, string>): TransferRecord {
+/**
+ * A transfer row: format 2 (short names f, t, a, c, ts, s, r; the id only in the key name), or
+ * the rows written before it (id, from, to, amount, currency, createdAt, seq, reference).
+ */
+function toTransfer(hash: Record<string, string>, id: string): TransferRecord {
+  if (hash.f === undefined) {
+    return {
+      id: hash.id ?? id,
+      fromAccountId: hash.from ?? '',
+      toAccountId: hash.to ?? '',
+      amount: BigInt(hash.amount ?? '0'),
+      currency: hash.currency ?? '',
+      reference: hash.reference ?? null,
+      createdAt: new Date(Number(hash.createdAt)),
+      seq: Number(hash.seq),
+    };
+  }
   return {
-    id: hash.id ?? '',
-    fromAccountId: hash.from ?? '',
-    toAccountId: hash.to ?? '',
-    amount: BigInt(hash.amount ?? '0'),
-    currency: hash.currency ?? '',
-    reference: hash.reference ?? null,
-    createdAt: new Date(Number(hash.createdAt)),
-    seq: Number(hash.seq),
+    id,
+    fromAccountId: hash.f,
+    toAccountId: hash.t ?? '',
+    amount: BigInt(hash.a ?? '0'),
+    currency: hash.c ?? '',
+    reference: hash.r ?? null,
+    createdAt: new Date(Number(hash.ts)),
+    seq: Number(hash.s),
   };
 }
 
@@ -279,13 +295,13 @@ export class LedgerStore {
     return this.page(accountId === null || accountId === undefined ? this.keys.transfers : this.keys.accountTransfers(accountId), first, after);
   }
 
-  private async load<T>(ids: readonly string[], key: (id: string) => string, decode: (hash: Record<string, string>) => T): Promise<(T | null)[]> {
+  private async load<T>(ids: readonly string[], key: (id: string) => string, decode: (hash: Record<string, string>, id: string) => T): Promise<(T | null)[]> {
     const wellFormed = ids.filter(isWellFormedId);
     const hashes = await loadHashes(this.redis, wellFormed.map(key));
     const byId = new Map<string, T>();
     wellFormed.forEach((id, i) => {
       const hash = hashes[i];
-      if (hash) byId.set(id, decode(hash));
+      if (hash) byId.set(id, decode(hash, id));
     });
     return ids.map((id) => byId.get(id) ?? null);
   }

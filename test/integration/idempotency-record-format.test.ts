@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { IdempotencyRecordDocument } from '../generated/graphql';
 import { fingerprint, idempotencyRecordKey } from '../../src/idempotency';
 import { LedgerStore } from '../../src/ledger/store';
+import { tenantKeys } from '../../src/redis/keys';
 import { ledgerClient } from '../helpers/ledger';
 import { commandNames, watchTenantCommands } from '../helpers/monitor';
 import { codes, gql, startTestServer } from '../helpers/server';
@@ -101,5 +102,26 @@ describe('idempotency records', () => {
     expect(codes(refusedAgain)).toEqual(['INSUFFICIENT_FUNDS']);
     const refusedRecord = await gql(server.url, IdempotencyRecordDocument, { key: refusedKey }, { 'api-key': apiKey });
     expect(refusedRecord.body.data?.idempotencyRecord).toMatchObject({ outcome: 'FAILED', errorCode: 'INSUFFICIENT_FUNDS', replayCount: 1 });
+  });
+
+  it('transfer rows are short (format 2), and rows written before it are read as they were', async () => {
+    const { tenantId, client, funding, alice } = await newLedger();
+    const keys = tenantKeys(tenantId);
+    const fresh = await client.transfer(funding, alice, '70', 'EUR', 'lunch');
+    const freshId = fresh.body.data?.createTransfer?.id ?? '';
+    expect(Object.keys(await server.redis.hgetall(keys.transfer(freshId))).sort()).toEqual(['a', 'c', 'f', 'r', 's', 't', 'ts']);
+
+    const oldId = 'oldformatrow0000';
+    await server.redis.hset(keys.transfer(oldId), { id: oldId, from: funding, to: alice, amount: '15', currency: 'EUR', createdAt: 1_700_000_000_000, seq: 999_999, reference: 'old' });
+    const read = await gql(
+      server.url,
+      `query($a: ID!, $b: ID!) { a: transfer(id: $a) { id amount currency reference createdAt fromAccount { id } toAccount { id } } b: transfer(id: $b) { id amount reference } }`,
+      { a: oldId, b: freshId },
+      client.headers,
+    );
+    expect(read.body.data).toEqual({
+      a: { id: oldId, amount: '15', currency: 'EUR', reference: 'old', createdAt: new Date(1_700_000_000_000).toISOString(), fromAccount: { id: funding }, toAccount: { id: alice } },
+      b: { id: freshId, amount: '70', reference: 'lunch' },
+    });
   });
 });

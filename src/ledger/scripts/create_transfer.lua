@@ -5,7 +5,8 @@
   KEYS[1]  idempotency record (see atomic.lua)
   KEYS[2]  fromAccount        hash of the account debited
   KEYS[3]  toAccount          hash of the account credited
-  KEYS[4]  transfer           hash of the new transfer
+  KEYS[4]  transfer           hash of the new transfer: f (from id), t (to id), a (amount),
+                              c (currency), ts (created at, ms), s (sequence), r (reference, if any)
   KEYS[5]  transfers          sorted set of all the tenant's transfer ids, scored by sequence
   KEYS[6]  fromTransfers      sorted set of the debited account's transfer ids, scored by sequence
   KEYS[7]  toTransfers        sorted set of the credited account's transfer ids, scored by sequence
@@ -108,16 +109,12 @@ local seq = redis.call('INCR', sequenceKey)
 redis.call('HINCRBY', fromKey, 'balance', '-' .. amountText)
 redis.call('HINCRBY', toKey, 'balance', amountText)
 
-redis.call('HSET', transferKey,
-  'id', transferId,
-  'from', fromId,
-  'to', toId,
-  'amount', amountText,
-  'currency', currency,
-  'createdAt', nowMs,
-  'seq', seq)
+-- Row format 2: short field names, no copy of the id (it is in the key name). Rows written
+-- before it (id, from, to, amount, currency, createdAt, seq, reference) are still read as they are.
 if hasReference == '1' then
-  redis.call('HSET', transferKey, 'reference', reference)
+  redis.call('HSET', transferKey, 'f', fromId, 't', toId, 'a', amountText, 'c', currency, 'ts', nowMs, 's', seq, 'r', reference)
+else
+  redis.call('HSET', transferKey, 'f', fromId, 't', toId, 'a', amountText, 'c', currency, 'ts', nowMs, 's', seq)
 end
 redis.call('ZADD', transfersKey, seq, transferId)
 redis.call('ZADD', fromTransfersKey, seq, transferId)
