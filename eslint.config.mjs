@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/', 'node_modules/', 'test/generated/', '.data/', 'coverage/'] },
+  { ignores: ['**/dist/', 'node_modules/', 'test/generated/', 'examples/web/src/gql/', '.data/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // jest loads these through their default export
-    files: ['test/helpers/global-setup.ts', 'test/helpers/global-teardown.ts', 'eslint.config.mjs'],
+    files: ['test/helpers/global-setup.ts', 'test/helpers/global-teardown.ts', 'eslint.config.mjs', 'examples/web/vite.config.mts'],
     rules: { 'no-restricted-syntax': 'off', 'no-var': 'off' },
   },
   {

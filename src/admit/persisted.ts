@@ -7,14 +7,20 @@ import { createHash } from 'node:crypto';
  * registered for its tenant (`admin register-documents`).
  */
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** Hex SHA-256, optionally with the `sha256:` prefix that codegen's client preset writes. */
+const SHA256_HEX = /^(?:sha256:)?([0-9a-f]{64})$/;
 
-/** The hash a request names, or null when it names none (or not a well-formed one). */
+/** The bare hex SHA-256 of a hash as a manifest or a request writes it, or null when it is not one. */
+export function bareHash(hash: string): string | null {
+  return SHA256_HEX.exec(hash)?.[1] ?? null;
+}
+
+/** The hash a request names (bare hex), or null when it names none (or not a well-formed one). */
 export function persistedQueryHash(extensions: Record<string, unknown> | undefined): string | null {
   const persisted = extensions?.persistedQuery;
   if (persisted === null || typeof persisted !== 'object') return null;
   const hash = (persisted as Record<string, unknown>).sha256Hash;
-  return typeof hash === 'string' && SHA256_HEX.test(hash) ? hash : null;
+  return typeof hash === 'string' ? bareHash(hash) : null;
 }
 
 /** Hex SHA-256 of a document's text, as codegen's persisted-documents manifest computes it. */

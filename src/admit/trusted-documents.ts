@@ -2,7 +2,7 @@ import { parse, validate } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { analyzeQuery } from '../ratelimit';
 import type { QueryLimits } from '../ratelimit';
-import { documentHash } from './persisted';
+import { bareHash, documentHash } from './persisted';
 
 /** A document that cannot be registered, and why. */
 export interface DocumentProblem {
@@ -20,7 +20,8 @@ export interface CheckedDocuments {
 
 /**
  * Checks a persisted-documents manifest before it is registered for a tenant: a JSON object of hex
- * SHA-256 → document text, as codegen's client preset writes it (`persistedDocuments: true`). Each
+ * SHA-256 (bare or `sha256:`-prefixed) → document text, as codegen's client preset writes it
+ * (`persistedDocuments: true`). Each
  * document must hash to its name, parse, validate against the schema, and be priced within the
  * query limits (with its variables' defaults); a manifest with any problem is refused whole, so
  * a publishable key never runs a document nobody could run.
@@ -32,7 +33,8 @@ export function checkTrustedDocuments(schema: GraphQLSchema, manifest: unknown, 
   const documents = new Map<string, string>();
   const costs = new Map<string, number>();
   const problems: DocumentProblem[] = [];
-  for (const [hash, text] of Object.entries(manifest as Record<string, unknown>)) {
+  for (const [name, text] of Object.entries(manifest as Record<string, unknown>)) {
+    const hash = bareHash(name) ?? name;
     if (typeof text !== 'string') {
       problems.push({ hash, problem: 'the document is not a string' });
       continue;
