@@ -20,8 +20,8 @@
 
   Record formats (a record's format is told by its Redis type and first byte):
     v2, written here: a string, one packed value, expiring at expiresAt (PEXPIRETIME gives it):
-        "2" .. one byte: the fingerprint's length .. fingerprint (32 raw bytes of the SHA-256;
-            other fingerprints as sent, up to 255 bytes) .. mutation "\n" createdAtMs "\n" errorCode "\n" resourceId "\n" replayCount "\n"
+        "2" .. one byte: the fingerprint's length .. fingerprint (the SHA-256's first 16 bytes,
+            raw; other fingerprints as sent, up to 255 bytes) .. mutation "\n" createdAtMs "\n" errorCode "\n" resourceId "\n" replayCount "\n"
             .. cmsgpack(domain reply)
       errorCode "" is a SUCCEEDED outcome; status is always COMPLETED (nothing is IN_PROGRESS here).
       No copy of the client's key: the key name holds its SHA-256, which is what a look-up checks.
@@ -48,12 +48,19 @@ local idemFingerprint = ARGV[2]
 local idemMutation = ARGV[3]
 local idemTtlMs = tonumber(ARGV[4])
 
--- The fingerprint as stored in a v2 record: 32 raw bytes for a hex SHA-256, else as sent.
+-- The fingerprint as stored in a v2 record: for a hex SHA-256, its first 16 bytes raw (128 bits
+-- tell one key's requests apart; only the key's own tenant could even try to make two collide,
+-- and would only get its own outcome back). Other fingerprints as sent.
 local function idem_packed_fingerprint(fingerprint)
   if #fingerprint == 64 and not fingerprint:find('[^0-9a-f]') then
-    return (fingerprint:gsub('..', function(pair) return string.char(tonumber(pair, 16)) end))
+    return (fingerprint:sub(1, 32):gsub('..', function(pair) return string.char(tonumber(pair, 16)) end))
   end
   return fingerprint
+end
+
+-- The whole digest raw, as the first v2 records held it (the same format, a longer fingerprint).
+local function idem_raw(fingerprint)
+  return (fingerprint:gsub('..', function(pair) return string.char(tonumber(pair, 16) or 0) end))
 end
 
 -- A v2 record's parts: its fingerprint, the five header fields, and where the packed reply starts.
@@ -89,7 +96,7 @@ local function idem_begin()
       return {IDEM_MISMATCH}
     end
     local fingerprint, fields, replyAt = idem_unpack(packed)
-    if fingerprint ~= idem_packed_fingerprint(idemFingerprint) then
+    if fingerprint ~= idem_packed_fingerprint(idemFingerprint) and not (#fingerprint == 32 and fingerprint == idem_raw(idemFingerprint)) then
       return {IDEM_MISMATCH}
     end
     local mutation, createdAtMs, errorCode, resourceId, replayCount = unpack(fields)
