@@ -192,6 +192,7 @@ export class RequestObservability {
             if (operation === undefined || operation === null) return;
             record.operationType = operation.operation;
             record.operation = rootFieldOf(operation);
+            if (operation.name !== undefined) record.operationName = operation.name.value.slice(0, 100);
           },
           async executionDidStart(): Promise<GraphQLRequestExecutionListener<TContext> | void> {
             if (!traceResolvers) return;
