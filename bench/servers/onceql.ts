@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ALL_SCOPES } from '../../src/auth/api-key';
 import { AuthStore } from '../../src/auth/store';
 import { loadConfig } from '../../src/config';
-import { createLogger } from '../../src/log';
+import { createLogger } from '../../src/observability/logger';
 import { LedgerStore } from '../../src/ledger/store';
 import { createRedisClient, waitForRedis } from '../../src/redis/client';
 import { createServer } from '../../src/server';
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < 20; i++) await ledger.createTransfer({ fromAccountId: from.id, toAccountId: to.id, amount: 1n, currency: 'EUR', reference: null });
   const pool = await accountPool(ledger);
 
-  const server = createServer(config, { redis, logger: createLogger('silent') });
+  const server = createServer(config, { redis, logger: createLogger({ level: 'silent' }) });
   countRequests(server.httpServer);
   const address = await server.listen(0, '127.0.0.1');
   serveParent(async () => {

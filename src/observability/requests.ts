@@ -1,12 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type http from 'node:http';
-import type { ApolloServerPlugin, GraphQLRequestExecutionListener } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestExecutionListener, HeaderMap } from '@apollo/server';
 import { context as traceContext, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import { getOperationAST, Kind, parse } from 'graphql';
 import type { FormattedExecutionResult, OperationDefinitionNode } from 'graphql';
 import type { Admit, Admitted } from '../admit/admit';
 import type { GraphQLParams } from '../admit/params';
+import { apiKeyFromHeaders, parseApiKey } from '../auth/api-key';
 import { ApiError, ErrorCode, HTTP_STATUS } from '../errors';
 import type { GraphQLHandler } from '../http/graphql';
 import type { Refusal } from '../http/respond';
@@ -49,6 +50,8 @@ class RequestRecord {
   code: string | undefined;
   answer: FormattedExecutionResult | undefined;
   releaseTenant: (() => void) | undefined;
+  /** Refused by the load shedder already (not counted twice). */
+  shed = false;
   span: Span | undefined;
 
   constructor(
@@ -118,7 +121,7 @@ export class RequestObservability {
     const { shedder, tenants, metrics } = this.options;
     return async (input) => {
       const record = this.current.getStore();
-      if (record !== undefined) {
+      if (record !== undefined && !record.shed) {
         record.operationName = input.params.operationName?.slice(0, 100);
         const level = shedder.level(record.inFlightBefore);
         if (level === 'all' || (level === 'reads' && requestKind(input.params) === 'read')) {
@@ -152,6 +155,31 @@ export class RequestObservability {
         Object.defineProperty(result.context, RECORD, { value: record, enumerable: true });
       }
       return result satisfies Admitted<TContext>;
+    };
+  }
+
+  /**
+   * Wraps the door's headers-only check that runs before a body is read (it may call Redis: to
+   * count a failed authentication, or to prove a key before a large body). While the process
+   * sheds everything, nothing gets to it; while it sheds reads, requests with no usable key or a
+   * body too large to read unproven are shed too (neither is a write that can run now), and the
+   * rest, answered without Redis, go on to the admit step, which tells reads from writes.
+   */
+  beforeBody<TInput extends { readonly headers: HeaderMap; readonly proveKey: boolean }>(inner: (input: TInput) => Promise<Refusal | null>): (input: TInput) => Promise<Refusal | null> {
+    const { shedder, metrics } = this.options;
+    return async (input) => {
+      const record = this.current.getStore();
+      if (record !== undefined) {
+        const level = shedder.level(record.inFlightBefore);
+        const apiKey = apiKeyFromHeaders((name) => input.headers.get(name));
+        const unproven = apiKey === null || parseApiKey(apiKey) === null || input.proveKey;
+        if (level === 'all' || (level === 'reads' && unproven)) {
+          metrics.limiterDecision('shed', 'refused');
+          record.shed = true;
+          return this.refuse(record, ErrorCode.SERVICE_UNAVAILABLE, 'The server is overloaded; retry shortly.');
+        }
+      }
+      return inner(input);
     };
   }
 
