@@ -134,7 +134,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       allowLoopbackOrigins: config.nodeEnv === 'development',
       isReady: () => pingRedis(redis),
       shedding: () => observability.shedder.level(),
-      graphql: observe.handler(createGraphQLHandler({ apollo, admit, maxBodyBytes: config.http.maxBodyBytes, trust, landingPage })),
+      graphql: observe.handler(createGraphQLHandler({ apollo, admit, beforeBody: observe.beforeBody(admitStep.beforeBody), maxBodyBytes: config.http.maxBodyBytes, trust, landingPage })),
     }),
   );
 

@@ -45,6 +45,23 @@ export interface Admitted<TContext> {
 
 export type Admit<TContext> = (input: AdmitInput) => Promise<Admitted<TContext> | Refusal>;
 
+/** A request whose body is not read yet, as `beforeBody` sees it. */
+export interface HeadersOnlyInput {
+  readonly ip: string;
+  readonly headers: HeaderMap;
+  /** Authenticate the key now, before the body is read (the body may be large). */
+  readonly proveKey: boolean;
+}
+
+/**
+ * What can be decided from the headers alone, before the body is read: a refusal, or null to read
+ * the body and admit the request.
+ */
+export type BeforeBody = (input: HeadersOnlyInput) => Promise<Refusal | null>;
+
+/** The admit step, and its headers-only check for the door to run before reading a body. */
+export type AdmitStep<TContext> = Admit<TContext> & { readonly beforeBody: BeforeBody };
+
 /**
  * The admit step, before Apollo parses or validates anything (so an unauthenticated caller learns
  * nothing about the schema): check the query's shape and estimate its cost (no I/O, linear in the
@@ -52,12 +69,14 @@ export type Admit<TContext> = (input: AdmitInput) => Promise<Admitted<TContext> 
  * authenticates the key, checks its IP allowlist, and charges the rate limit and the cost budget.
  * Order of refusals: authentication, query limits, rate limit, cost budget.
  *
- * What an anonymous caller can make the server do before it is refused: read a bounded body,
- * and, only with a well-formed key, the analysis and the round trip. Each of its failures counts
- * against its address (an IPv6 /64 as one) in the failure throttle; once throttled, its requests
- * are refused before any analysis (see ThrottledAddresses).
+ * What an anonymous caller can make the server do before it is refused: one round trip that
+ * counts the failure, with its body unread (`beforeBody`); only with a well-formed key, reading
+ * and parsing a small body, the analysis and the round trip (a large body is read only once its
+ * key is proven). Each of its failures counts against its address (an IPv6 /64 as one) in the
+ * failure throttle; once throttled, its requests are refused before any analysis (see
+ * ThrottledAddresses).
  */
-export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TContext> {
+export function createAdmit<TContext>(options: AdmitOptions<TContext>): AdmitStep<TContext> {
   const { schema, auth, queryLimits } = options;
   const limits = { ratePerSecond: options.ratePerSecond, burst: options.burst, costBudget: options.costBudget, costRestorePerSecond: options.costRestorePerSecond };
 
@@ -75,7 +94,27 @@ export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TC
     return { error: apiKeySent ? new UnauthenticatedError('The api key is unknown or revoked.') : new UnauthenticatedError() };
   }
 
-  return async function admit({ requestId, ip, headers, params }) {
+  /**
+   * Before the body is read (so an anonymous caller cannot make the server buffer or parse one):
+   * no usable key, or a throttled address whose key is unknown, is refused here, each failure
+   * counted against the address as in `admit`; with `proveKey` (a large body follows) the key is
+   * authenticated first, so a made-up key buys no parse either. A key that proves itself is
+   * authenticated again, and charged, by `admit`.
+   */
+  const beforeBody: BeforeBody = async ({ ip, headers, proveKey }) => {
+    const apiKey = apiKeyFromHeaders((name) => headers.get(name));
+    const throttledMs = throttled.retryAfterMs(ip);
+    if (apiKey === null || parseApiKey(apiKey) === null) {
+      return throttledMs > 0 ? tooManyFailures(throttledMs) : failedAuthentication(ip, apiKey !== null);
+    }
+    if (throttledMs === 0 && !proveKey) return null;
+    const known = await auth.admit(apiKey, ip, { ...limits, charge: false, cost: 0 });
+    if (known.status === 'forbiddenIp') return { error: new ForbiddenError(`This api key may not be used from ${ip}.`) };
+    if (known.status !== 'unauthenticated') return null;
+    return throttledMs > 0 ? tooManyFailures(throttledMs) : failedAuthentication(ip, true);
+  };
+
+  const admit: Admit<TContext> = async ({ requestId, ip, headers, params }) => {
     const apiKey = apiKeyFromHeaders((name) => headers.get(name));
     const throttledMs = throttled.retryAfterMs(ip);
     if (apiKey === null || parseApiKey(apiKey) === null) {
@@ -144,4 +183,5 @@ export function createAdmit<TContext>(options: AdmitOptions<TContext>): Admit<TC
     }
     return { context: options.createContext({ requestId, principal: result.principal, admission }), headers: limitHeaders, ...(trusted ? { query: registered } : {}) };
   };
+  return Object.assign(admit, { beforeBody });
 }

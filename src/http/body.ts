@@ -44,7 +44,11 @@ export function discardBody(req: http.IncomingMessage, discardBytes: number): Pr
 type Consumed = { readonly kind: 'kept'; readonly chunks: Buffer[] } | { readonly kind: 'drained' } | { readonly kind: 'overflow' };
 
 function consume(req: http.IncomingMessage, keepBytes: number, discardBytes: number): Promise<Consumed> {
-  if (req.complete) return Promise.resolve({ kind: 'kept', chunks: [] });
+  // Not `req.complete`: that is true once Node has received the whole body, which may still sit
+  // unread in the stream (when the door awaited something, e.g. the key check, before reading).
+  if (req.readableEnded) return Promise.resolve({ kind: 'kept', chunks: [] });
+  // Gone while the door awaited: its 'close' has fired already and would never reach us.
+  if (req.destroyed) return Promise.reject(new ClientAbortedError());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let kept = 0;

@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger';
 import { ClientAbortedError } from './body';
 import { createCors } from './cors';
 import type { GraphQLHandler } from './graphql';
+import { MAX_HEADER_LINES } from './node-server';
 import { refusal, sendJson, sendRefusal } from './respond';
 
 export interface DoorOptions {
@@ -32,6 +33,11 @@ export function createDoor(options: DoorOptions): (req: http.IncomingMessage, re
   const applyCors = createCors({ origins: allowedOrigins, allowLoopbackOrigins: options.allowLoopbackOrigins, logger });
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string): Promise<void> {
+    if (req.rawHeaders.length / 2 > MAX_HEADER_LINES) {
+      // Refused whole, never cut: a header pushed past a count could be the X-Forwarded-For that matters.
+      res.setHeader('connection', 'close');
+      return sendRefusal(req, res, refusal(ErrorCode.REQUEST_HEADERS_TOO_LARGE, `The request carries more than ${MAX_HEADER_LINES} header lines.`, { maxHeaderLines: MAX_HEADER_LINES }));
+    }
     if (applyCors(req, res)) return;
     const pinned = req.headers['x-api-version'];
     if (pinned !== undefined && !SUPPORTED_API_VERSIONS.includes(String(pinned))) {

@@ -1,6 +1,6 @@
 import type http from 'node:http';
-import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
-import type { Admit } from '../admit/admit';
+import type { ApolloServer, BaseContext, HeaderMap, HTTPGraphQLRequest } from '@apollo/server';
+import type { Admit, BeforeBody } from '../admit/admit';
 import { graphQLParams } from '../admit/params';
 import { clientAddress, isLoopback } from '../auth/ip';
 import type { TrustFunction } from '../auth/ip';
@@ -16,6 +16,8 @@ import { refusal, sendRefusal } from './respond';
 export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   readonly apollo: ApolloServer<TContext>;
   readonly admit: Admit<TContext>;
+  /** The admit step's headers-only check, run before a body is read (see `BeforeBody`). */
+  readonly beforeBody: BeforeBody;
   /** Largest request body, in bytes (HTTP_MAX_BODY_BYTES). */
   readonly maxBodyBytes: number;
   /** Which hops of X-Forwarded-For are trusted proxies (TRUST_PROXY). */
@@ -29,6 +31,19 @@ export type GraphQLHandler = (req: http.IncomingMessage, res: http.ServerRespons
 /** How much more than the body limit is read and dropped so that a refusal reaches the client. */
 const DISCARD_FACTOR = 4;
 
+/**
+ * Largest body read before its api key is proven. A larger one, or one of undeclared length
+ * (chunked), is read only after a round trip that authenticates the key: parsing a body costs
+ * CPU in proportion to its size, and nobody unknown may buy that. Normal requests are far below.
+ */
+const UNPROVEN_BODY_BYTES = 16 * 1024;
+
+/** Whether the request declares a body small enough to read before its key is proven. */
+function declaresSmallBody(req: http.IncomingMessage): boolean {
+  const declared = Number(req.headers['content-length']);
+  return req.headers['transfer-encoding'] === undefined && Number.isFinite(declared) && declared <= UNPROVEN_BODY_BYTES;
+}
+
 /** A GraphQL error that ends a request before execution, with its HTTP status for Apollo. */
 function preExecutionError(error: ApiError): ApiError {
   const code = error.extensions.code as ErrorCode;
@@ -39,6 +54,32 @@ function preExecutionError(error: ApiError): ApiError {
 /** The media type of a Content-Type header, lower case, without parameters. */
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** `localhost`, `127.0.0.1` or `[::1]`, with any port or none. */
+const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
+
+/** Whether a URL (an Origin or Referer header) is http(s) on a loopback name. */
+function isLoopbackUrl(value: string): boolean {
+  if (!/^https?:\/\//i.test(value)) return false;
+  try {
+    return LOOPBACK_HOST.test(new URL(value).host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the browser asked for this machine by a loopback name: the Host header, and the Origin
+ * and Referer headers when sent. A loopback socket is not enough: with DNS rebinding, a page of
+ * attacker.example makes the browser on this machine call 127.0.0.1 under the attacker's name,
+ * and the page it reads back must not hold the dev key.
+ */
+function namesThisMachine(headers: HeaderMap): boolean {
+  const host = headers.get('host');
+  const origin = headers.get('origin');
+  const referer = headers.get('referer');
+  return host !== undefined && LOOPBACK_HOST.test(host) && (origin === undefined || isLoopbackUrl(origin)) && (referer === undefined || isLoopbackUrl(referer));
 }
 
 /**
@@ -66,6 +107,16 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
       if (mediaType(headers.get('content-type')) !== 'application/json') {
         return refuseUnread(req, res, refusal(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Send the request body as JSON with "Content-Type: application/json".'));
       }
+      // Who is calling, from the headers alone: no usable key (or a throttled address, or a large
+      // body with a key not proven yet) is refused with the body dropped unread and unparsed.
+      let early: Refusal | null;
+      try {
+        early = await options.beforeBody({ ip: client.address, headers, proveKey: !declaresSmallBody(req) });
+      } catch (error) {
+        if (!isRedisUnavailable(error)) throw error;
+        early = { error: new ServiceUnavailableError() };
+      }
+      if (early !== null) return refuseUnread(req, res, early);
       const read = await readBody(req, maxBodyBytes, discardBytes);
       if (read.kind === 'tooLarge') {
         if (!read.drained) res.setHeader('connection', 'close');
@@ -106,8 +157,9 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     }
 
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
-    // Only a browser on this machine, straight to the socket (no proxy in between), sees the dev key.
-    const local = isLoopback(req.socket.remoteAddress) && !headers.has('x-forwarded-for') && !headers.has('forwarded');
+    // Only a browser on this machine, straight to the socket (no proxy in between), that calls
+    // this machine by a loopback name, sees the dev key (see namesThisMachine).
+    const local = isLoopback(req.socket.remoteAddress) && !headers.has('x-forwarded-for') && !headers.has('forwarded') && namesThisMachine(headers);
     const response = await options.landingPage.withDevKey(params === null && local, () =>
       apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest,

@@ -14,8 +14,14 @@ export interface HttpServerOptions {
   isTrustedProxy(socketAddress: string): boolean;
 }
 
-/** Most headers a request may carry; Node's default is 2000. */
-const MAX_HEADERS_COUNT = 100;
+/**
+ * Most header lines a request may carry; the door refuses more with 431. Node's own
+ * `maxHeadersCount` is not used for this: it silently drops the lines past its count, and a caller
+ * can pad the request to push out a header that matters (X-Forwarded-For: the caller would be
+ * taken for the proxy). Node keeps every line here (`maxHeadersCount` 0); their bytes are bounded
+ * by `maxHeaderSize` (16 KiB by default).
+ */
+export const MAX_HEADER_LINES = 100;
 
 /**
  * A `node:http` server (requests go to its 'request' listeners) with the door's limits set with Node's own options: time to send the
@@ -33,7 +39,7 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
     connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
   });
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  server.maxHeadersCount = MAX_HEADERS_COUNT;
+  server.maxHeadersCount = 0;
   server.maxConnections = limits.maxConnections;
 
   // The response in flight on each connection, so a client error knows whether it may still answer.
@@ -47,6 +53,12 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
     }
     res.writeContinue();
     server.emit('request', req, res);
+  });
+  // Any other expectation: Node would answer a bare 417 with no body; this is the one error shape.
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.shouldKeepAlive = false;
+    const expect = String(req.headers.expect).slice(0, 64);
+    answer(req.socket, res, 'EXPECTATION_FAILED', `Expect "${expect}" is not supported; only "100-continue" is.`, req.headers.accept);
   });
 
   const perAddress = new Map<string, number>();
