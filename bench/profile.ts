@@ -38,6 +38,28 @@ export function topFrames(profile: CpuProfile, count: number): { frame: string; 
     .map(([frame, hits]) => ({ frame, share: total === 0 ? 0 : hits / total }));
 }
 
+/** Self time grouped by where the code lives: a package, a folder of onceql, node's own, or V8's. */
+export function selfTimeByPlace(profile: CpuProfile): { place: string; share: number }[] {
+  const total = profile.samples.length;
+  const byPlace = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const { functionName, url } = node.callFrame;
+    const packageMatch = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+    const sourceMatch = /dist\/(src\/[^/]+|bench)\//.exec(url);
+    const place = packageMatch
+      ? (packageMatch[1] ?? url)
+      : sourceMatch
+        ? (sourceMatch[1] ?? url)
+        : url.startsWith('node:')
+          ? 'node (internals)'
+          : url === ''
+            ? functionName.startsWith('(') ? functionName : 'node/V8 (native)'
+            : 'other';
+    byPlace.set(place, (byPlace.get(place) ?? 0) + (node.hitCount ?? 0));
+  }
+  return [...byPlace.entries()].sort((a, b) => b[1] - a[1]).map(([place, hits]) => ({ place, share: total === 0 ? 0 : hits / total }));
+}
+
 async function profileOf(name: string, seconds: number, body: (data: Readonly<Record<string, string>>) => () => string, fresh: boolean): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'onceql-profile-'));
   const variant = await startVariant(name, 'onceql', '', { cpuProfileDir: dir });
@@ -53,6 +75,7 @@ async function profileOf(name: string, seconds: number, body: (data: Readonly<Re
   const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
   rmSync(dir, { recursive: true, force: true });
   const lines = ['| self time | frame |', '|---:|---|', ...topFrames(profile, 15).map(({ frame, share }) => `| ${(share * 100).toFixed(1)} % | \`${frame}\` |`)];
+  lines.push('', '| self time | where |', '|---:|---|', ...selfTimeByPlace(profile).slice(0, 12).map(({ place, share }) => `| ${(share * 100).toFixed(1)} % | ${place} |`));
   return `${lines.join('\n')}\n`;
 }
 
