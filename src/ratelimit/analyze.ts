@@ -33,6 +33,20 @@ export interface QueryLimits {
   readonly maxSpreads: number;
   /** Nesting inside introspection (`__schema`, `__type`), `ofType` chains not counted. */
   readonly maxIntrospectionDepth: number;
+  /**
+   * Field nodes of the whole document as validation reads them: every operation and every fragment
+   * definition (used or not), each with its spreads expanded. Validation
+   * (OverlappingFieldsCanBeMergedRule) compares fields pairwise, so this and the two caps below
+   * keep its work small, not only execution's.
+   */
+  readonly maxFields: number;
+  /** Selections (fields, spreads, inline fragments) of one selection set as written. */
+  readonly maxSelections: number;
+  /**
+   * Times one response key may be selected at one response path (fragments and inline fragments
+   * merged, as execution and validation merge them): same-named fields are compared pairwise.
+   */
+  readonly maxSameResponseKey: number;
   /** Bounds on the variables, checked before anything else. */
   readonly variables: VariableLimits;
 }
@@ -46,6 +60,12 @@ export const DEFAULT_QUERY_LIMITS: Omit<QueryLimits, 'maxCost'> = {
   maxSpreads: 100,
   // __schema > types > fields > args > type > name, as every GraphQL IDE asks it.
   maxIntrospectionDepth: 6,
+  // GraphiQL's full introspection query is the largest document onceql expects (about 350 fields
+  // as validation expands it, each key at most twice at one path); onceql's own operations need
+  // tens. Worst accepted document: 800 fields, 8 of one key per path.
+  maxFields: 800,
+  maxSelections: 100,
+  maxSameResponseKey: 8,
   variables: DEFAULT_VARIABLE_LIMITS,
 };
 
@@ -75,10 +95,12 @@ interface Summary {
   aliases: number;
   directives: number;
   spreads: number;
+  /** Field nodes, counted as the query would run (a fragment's once per spread). */
+  fields: number;
 }
 
 function emptySummary(): Summary {
-  return { cost: 0, sizedCost: 0, depth: 0, introspectionDepth: 0, aliases: 0, directives: 0, spreads: 0 };
+  return { cost: 0, sizedCost: 0, depth: 0, introspectionDepth: 0, aliases: 0, directives: 0, spreads: 0, fields: 0 };
 }
 
 function addInto(total: Summary, part: Summary): void {
@@ -89,6 +111,7 @@ function addInto(total: Summary, part: Summary): void {
   total.aliases += part.aliases;
   total.directives += part.directives;
   total.spreads += part.spreads;
+  total.fields += part.fields;
 }
 
 /** A reason to refuse that the walk found (a fragment cycle, a missing slicing argument). */
@@ -141,6 +164,7 @@ function fieldSummary(walk: Walk, node: FieldNode, parent: GraphQLNamedType | un
   const summary = emptySummary();
   summary.aliases = node.alias ? 1 : 0;
   summary.directives = node.directives?.length ?? 0;
+  summary.fields = 1;
   const name = node.name.value;
   if (name === '__typename') return summary;
 
@@ -175,6 +199,7 @@ function fieldSummary(walk: Walk, node: FieldNode, parent: GraphQLNamedType | un
   summary.aliases += children.aliases;
   summary.directives += children.directives;
   summary.spreads = children.spreads;
+  summary.fields += children.fields;
   return summary;
 }
 
@@ -223,10 +248,67 @@ function selectionSetSummary(walk: Walk, selectionSet: SelectionSetNode, parent:
   return total;
 }
 
-function operationOf(document: DocumentNode, operationName: string | undefined): OperationDefinitionNode | undefined {
-  const operations = document.definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
+function operationOf(operations: readonly OperationDefinitionNode[], operationName: string | undefined): OperationDefinitionNode | undefined {
   if (operationName) return operations.find((operation) => operation.name?.value === operationName);
   return operations.length === 1 ? operations[0] : undefined;
+}
+
+/** The largest number of selections one selection set of the document holds, as written. */
+function widestSelectionSet(document: DocumentNode): number {
+  let widest = 0;
+  const stack: SelectionSetNode[] = [];
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.OPERATION_DEFINITION || definition.kind === Kind.FRAGMENT_DEFINITION) stack.push(definition.selectionSet);
+  }
+  for (let set = stack.pop(); set !== undefined; set = stack.pop()) {
+    widest = Math.max(widest, set.selections.length);
+    for (const selection of set.selections) if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet) stack.push(selection.selectionSet);
+  }
+  return widest;
+}
+
+/**
+ * The first response key selected more than `limit` times at one response path of a definition,
+ * spreads expanded: what graphql-js's OverlappingFieldsCanBeMergedRule compares pairwise. Run only
+ * once the document's fields, counted as they would run, are within `maxFields`, and it stops
+ * after `budget` selections (spreads of fragments without fields could expand further): so the
+ * walk is bounded by the caps, not by what the spreads could expand to.
+ */
+function repeatedResponseKey(root: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>, limit: number, budget: { left: number }): string | null {
+  const counts = new Map<string, number>();
+  const stack: { set: SelectionSetNode; path: string }[] = [{ set: root, path: '' }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    budget.left -= next.set.selections.length;
+    if (budget.left < 0) return 'the document expands to too many selections';
+    for (const selection of next.set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const path = `${next.path}.${selection.alias?.value ?? selection.name.value}`;
+        const count = (counts.get(path) ?? 0) + 1;
+        if (count > limit) return `the query selects "${path.slice(1)}" more than ${limit} times (fragments merged); the limit is ${limit}`;
+        counts.set(path, count);
+        if (selection.selectionSet) stack.push({ set: selection.selectionSet, path });
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        stack.push({ set: selection.selectionSet, path: next.path });
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment !== undefined) stack.push({ set: fragment.selectionSet, path: next.path });
+      }
+    }
+  }
+  return null;
+}
+
+/** Why a definition's shape is over a cap, or null. */
+function shapeProblem(summary: Summary, limits: QueryLimits): string | null {
+  const over = (what: string, count: number, limit: number): string => `the query has ${count} ${what}; the limit is ${limit}`;
+  if (summary.spreads > limits.maxSpreads) return over('fragment spreads (counted as it would run)', summary.spreads, limits.maxSpreads);
+  if (summary.depth > limits.maxDepth) return `the query nests ${summary.depth} levels deep; the limit is ${limits.maxDepth}`;
+  if (summary.introspectionDepth > limits.maxIntrospectionDepth) {
+    return `the introspection nests ${summary.introspectionDepth} levels deep; the limit is ${limits.maxIntrospectionDepth}`;
+  }
+  if (summary.aliases > limits.maxAliases) return over('aliases', summary.aliases, limits.maxAliases);
+  if (summary.directives > limits.maxDirectives) return over('directives', summary.directives, limits.maxDirectives);
+  return null;
 }
 
 /** The request's variables over the defaults the operation declares. */
@@ -247,6 +329,11 @@ function tooComplex(reason: string, cost: number | null, visitedNodes: number): 
  * validating it (Apollo does that after authentication). Parsing stops at `maxTokens`, every
  * fragment is read once, and the variables are bounded before anything reads them: the work is
  * linear in the size of the request, whatever it holds.
+ *
+ * The shape caps hold for every definition of the document, not only the operation that runs:
+ * validation reads them all (an operation never selected, an unused fragment), and its
+ * OverlappingFieldsCanBeMergedRule is quadratic in same-named fields, so the whole document's
+ * fields, the width of each selection set and the repeats of one response key are capped too.
  */
 export function analyzeQuery(schema: GraphQLSchema, source: string, operationName: string | undefined, variables: Record<string, unknown>, limits: QueryLimits): QueryAnalysis {
   const variablesProblem = checkVariables(variables, limits.variables);
@@ -260,33 +347,53 @@ export function analyzeQuery(schema: GraphQLSchema, source: string, operationNam
     }
     return { kind: 'unparsed' };
   }
-  const operation = operationOf(document, operationName);
-  if (operation === undefined) return { kind: 'unparsed' };
+  const operations: OperationDefinitionNode[] = [];
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    else if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
   }
   if (fragments.size > limits.maxFragments) return tooComplex(`the document defines ${fragments.size} fragments; the limit is ${limits.maxFragments}`, null, 0);
+  const widest = widestSelectionSet(document);
+  if (widest > limits.maxSelections) return tooComplex(`a selection set holds ${widest} selections; the limit is ${limits.maxSelections}`, null, 0);
 
-  const walk: Walk = { schema, fragments, variables: effectiveVariables(operation, variables), memo: new Map(), visitedNodes: 0 };
-  const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
-  let summary: Summary;
+  const operation = operationOf(operations, operationName);
+  // One walk (one memo) for the whole document, so each fragment is summarised once whatever
+  // spreads it; slicing arguments read the selected operation's variables.
+  const walk: Walk = { schema, fragments, variables: operation === undefined ? variables : effectiveVariables(operation, variables), memo: new Map(), visitedNodes: 0 };
+  let selected: Summary | undefined;
+  let fields = 0;
   try {
-    summary = selectionSetSummary(walk, operation.selectionSet, root ?? undefined, []);
+    for (const definition of [...operations, ...fragments.values()]) {
+      let summary: Summary;
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+        summary = fragmentSummary(walk, definition.name.value, []);
+      } else {
+        const root = schema.getRootType(definition.operation) ?? undefined;
+        summary = selectionSetSummary(walk, definition.selectionSet, root, []);
+        summary.directives += definition.directives?.length ?? 0;
+        if (definition === operation) selected = summary;
+      }
+      const problem = shapeProblem(summary, limits);
+      if (problem !== null) return tooComplex(problem, definition === operation ? summary.cost : null, walk.visitedNodes);
+      fields += summary.fields;
+    }
   } catch (error) {
     if (error instanceof Refusal) return tooComplex(error.message, null, walk.visitedNodes);
     throw error;
   }
-  summary.directives += operation.directives?.length ?? 0;
-  const { cost, visitedNodes } = { cost: summary.cost, visitedNodes: walk.visitedNodes };
-  const over = (what: string, count: number, limit: number): QueryAnalysis => tooComplex(`the query has ${count} ${what}; the limit is ${limit}`, cost, visitedNodes);
-  if (summary.spreads > limits.maxSpreads) return over('fragment spreads (counted as it would run)', summary.spreads, limits.maxSpreads);
-  if (summary.depth > limits.maxDepth) return tooComplex(`the query nests ${summary.depth} levels deep; the limit is ${limits.maxDepth}`, cost, visitedNodes);
-  if (summary.introspectionDepth > limits.maxIntrospectionDepth) {
-    return tooComplex(`the introspection nests ${summary.introspectionDepth} levels deep; the limit is ${limits.maxIntrospectionDepth}`, cost, visitedNodes);
+  if (fields > limits.maxFields) {
+    return tooComplex(`the document has ${fields} fields (counted as validation reads them); the limit is ${limits.maxFields}`, null, walk.visitedNodes);
   }
-  if (summary.aliases > limits.maxAliases) return over('aliases', summary.aliases, limits.maxAliases);
-  if (summary.directives > limits.maxDirectives) return over('directives', summary.directives, limits.maxDirectives);
+  // Every field is one selection, and a spread or an inline fragment more than doubles nothing
+  // that a real document needs: four selections per field counted is plenty.
+  const budget = { left: 4 * limits.maxFields };
+  for (const definition of [...operations, ...fragments.values()]) {
+    const repeated = repeatedResponseKey(definition.selectionSet, fragments, limits.maxSameResponseKey, budget);
+    if (repeated !== null) return tooComplex(repeated, null, walk.visitedNodes);
+  }
+  if (operation === undefined || selected === undefined) return { kind: 'unparsed' };
+  const { cost, visitedNodes } = { cost: selected.cost, visitedNodes: walk.visitedNodes };
   if (cost > limits.maxCost) {
     const shown = Number.isFinite(cost) && cost < 1e15 ? String(cost) : 'more than 10^15';
     return tooComplex(`the query would cost ${shown} points; the limit is ${limits.maxCost} (lower "first" or select less)`, cost, visitedNodes);

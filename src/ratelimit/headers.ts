@@ -1,4 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { getVariableValues } from 'graphql';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { actualQueryCost } from './actual';
 
 /** What the admit step decided about one request's rate limit and cost budget. */
@@ -55,6 +57,17 @@ export interface CostPluginOptions<TContext> {
 }
 
 /**
+ * The actual cost of an answer, counted with the variables as execution coerced them (the
+ * operation's defaults applied: `@skip(if: $s)` with `$s: Boolean = false` and no variables sent
+ * reads `false`). Throws when the variables do not coerce (then nothing executed).
+ */
+function countActual(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, data: Record<string, unknown>): number {
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 1 });
+  if (coerced.errors !== undefined) throw new Error(`the variables do not coerce: ${coerced.errors[0]?.message ?? 'no message'}`);
+  return actualQueryCost(schema, document, operation, coerced.coerced, data);
+}
+
+/**
  * Puts `extensions.cost` on every response of an admitted request and refunds what the query did
  * not use: the budget was charged the estimate (an upper bound) before execution; after it, the
  * actual cost is counted on the answer (actual.ts) and the difference goes back.
@@ -70,12 +83,20 @@ export function costPlugin<TContext extends object>(options: CostPluginOptions<T
           // Apollo leaves `data` out when nothing executed (a parse or validation failure, an
           // argument refused before execution); `null` means it ran and an error nulled the root.
           const ran = result.data !== undefined;
-          const actual = ran && result.data !== null && document !== undefined && operation !== undefined ? actualQueryCost(schema, document, operation, request.variables ?? {}, result.data) : 0;
+          // Counting must never fail an answer (a committed transfer included): on any failure the
+          // answer goes out as it is, with `actualQueryCost: null` and no refund.
+          let actual: number | null = 0;
+          try {
+            if (result.data !== undefined && result.data !== null && document !== undefined && operation !== undefined) actual = countActual(schema, document, operation, request.variables ?? {}, result.data);
+          } catch (error) {
+            actual = null;
+            logger.warn(`actual query cost not counted: ${error instanceof Error ? error.message : String(error)}`);
+          }
           // No refund once an error is in the answer: null propagation can hide work that was done
           // (a failing field nulls its resolved siblings up to a nullable parent), and a refund
           // counted on what is left would let a query fail on purpose to run for free.
           // The estimate is an upper bound (tested): an actual above it charges nothing more.
-          const unused = !ran ? admission.requestedQueryCost : (result.errors?.length ?? 0) > 0 ? 0 : Math.max(0, admission.requestedQueryCost - actual);
+          const unused = !ran ? admission.requestedQueryCost : actual === null || (result.errors?.length ?? 0) > 0 ? 0 : Math.max(0, admission.requestedQueryCost - actual);
           const currentlyAvailable = Math.min(admission.maximumAvailable, admission.currentlyAvailable + unused);
           result.extensions = { ...result.extensions, cost: costExtension({ ...admission, currentlyAvailable }, ran ? actual : null) };
           if (unused > 0 && options.refund !== undefined) {

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildSchema, getIntrospectionQuery, graphqlSync, parse, visit } from 'graphql';
-import type { OperationDefinitionNode } from 'graphql';
+import { buildSchema, getIntrospectionQuery, graphqlSync, Kind, parse, validate, visit } from 'graphql';
+import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { buildLedgerSchema } from '../../src/graphql/schema';
 import { actualQueryCost, analyzeQuery, DEFAULT_QUERY_LIMITS, introspectionWeights } from '../../src/ratelimit';
 import type { QueryAnalysis, QueryLimits } from '../../src/ratelimit';
@@ -180,23 +180,25 @@ describe('linear analysis', () => {
     expect(analysis.visitedNodes).toBeLessThanOrEqual(astSize(query));
   });
 
-  it('stays linear without the spread cap: priced by what the fan-out expands to', () => {
-    for (const [leaf, kind] of [
-      ['accounts(first: 1) { edges { node { id } } }', 'tooComplex'],
-      ['__typename', 'ok'],
+  it('stays linear without the spread cap: refused by what the fan-out expands to', () => {
+    for (const [leaf, reason] of [
+      ['accounts(first: 1) { edges { node { id } } }', 'fields'],
+      ['__typename', 'fields'],
     ] as const) {
       const query = fanOut(25, leaf);
       const analysis = analyze(query, {}, { maxSpreads: Number.POSITIVE_INFINITY, maxCost: 1000 });
-      expect(analysis.kind).toBe(kind);
+      expect(analysis).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining(reason) });
       if (analysis.kind === 'unparsed') throw new Error('unreachable');
       expect(analysis.visitedNodes).toBeLessThanOrEqual(astSize(query));
     }
   });
 
   it('prices a fan-out the spread cap lets through by what it expands to, linearly', () => {
-    const query = fanOut(5);
+    // 2^3 copies of one field at one path: within maxSameResponseKey (8); 2^4 is not.
+    expect(analyze(fanOut(4))).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('"accounts" more than 8 times') });
+    const query = fanOut(3);
     const analysis = analyze(query);
-    expect(analysis).toMatchObject({ kind: 'ok', cost: 2 ** 5 * 3 });
+    expect(analysis).toMatchObject({ kind: 'ok', cost: 2 ** 3 * 3 });
     if (analysis.kind === 'unparsed') throw new Error('unreachable');
     expect(analysis.visitedNodes).toBeLessThanOrEqual(astSize(query));
   });
@@ -206,7 +208,7 @@ describe('linear analysis', () => {
     const many = `{ ...F0 } ${Array.from({ length: 60 }, (_, i) => `fragment F${i} on Query { __typename }`).join(' ')}`;
     expect(analyze(many)).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('60 fragments') });
     const spreads = `{ ${'...F '.repeat(101)} } fragment F on Query { __typename }`;
-    expect(analyze(spreads)).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('spreads') });
+    expect(analyze(spreads, {}, { maxSelections: 1000 })).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('spreads') });
   });
 
   it('still stops parsing at maxTokens', () => {
@@ -237,5 +239,87 @@ describe('variables are bounded before anything reads them', () => {
     expect(analyze('mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }', { input: { name: 'n'.repeat(200), scopes: ['READ'], ipAllowlist: allowlist } })).toMatchObject({
       kind: 'ok',
     });
+  });
+});
+
+/**
+ * The work graphql-js's validate() does on a document, counted: reads of a field node's `name`.
+ * Every rule reads it a few times per field; OverlappingFieldsCanBeMergedRule reads it twice per
+ * pair of fields it compares, so a document whose pairs grow quadratically shows here.
+ */
+function validationReads(query: string): { reads: number; fieldNodes: number; errors: number } {
+  let reads = 0;
+  let fieldNodes = 0;
+  const counted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(counted);
+    if (value === null || typeof value !== 'object') return value;
+    const copy: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) copy[key] = counted(inner);
+    if (copy.kind !== Kind.FIELD) return copy;
+    fieldNodes += 1;
+    return new Proxy(copy, { get: (target, key) => (key === 'name' && (reads += 1), target[key as string]) });
+  };
+  const document = counted(parse(query, { noLocation: true, maxTokens: 100_000 })) as DocumentNode;
+  const errors = validate(schema, document).length;
+  return { reads, fieldNodes, errors };
+}
+
+const TENANT = '{ id name createdAt __typename }';
+const API_KEY = '{ id name prefix scopes ipAllowlist createdAt lastUsedAt revokedAt __typename }';
+const ACCOUNT = '{ id name currency balance allowNegativeBalance createdAt __typename }';
+/** Each selection eight times over: at every response path one key is selected 8 times (the cap). */
+const times8 = (selection: string): string => `${selection} `.repeat(8);
+const WORST_ACCEPTED: Record<string, string> = {
+  'every key of every path 8 times, ~800 fields': `{ ${times8('__typename')} ${times8(`viewer { apiKey ${API_KEY} tenant ${TENANT} __typename }`)} ${times8(`apiKeys ${API_KEY}`)}
+    ${times8(`accounts(first: 1) { edges { node ${ACCOUNT} cursor __typename } pageInfo { hasNextPage endCursor __typename } __typename }`)}
+    ${times8(`transfers(first: 1) { edges { node { id amount currency reference createdAt __typename fromAccount ${ACCOUNT} toAccount ${ACCOUNT} } cursor } __typename }`)} }`,
+  'fragments spread into sets of 8': `{ ${times8('viewer { ...V ...K __typename }')} } fragment V on Viewer { tenant { ...T } } fragment K on Viewer { apiKey ${API_KEY} } fragment T on Tenant ${TENANT}`,
+  '100 selections in one set, 8 of each key': `{ viewer { apiKey { ${times8(API_KEY.slice(1, -1))} ${Array.from({ length: 14 }, (_, i) => `a${i}: id b${i}: name`).join(' ')} } } }`,
+  '600 operations': Array.from({ length: 600 }, (_, i) => `query Q${i} { __typename }`).join(' '),
+};
+
+describe("validation's work is bounded by the caps (OverlappingFieldsCanBeMergedRule is quadratic)", () => {
+  const refused = (query: string, operationName?: string): QueryAnalysis => analyzeQuery(schema, query, operationName, {}, { ...DEFAULT_QUERY_LIMITS, maxCost: 1_000_000 });
+
+  it("refuses the red team's documents, and the same work spread over fragments, nesting and unused operations", () => {
+    const attacks: [string, string | undefined, string][] = [
+      [`{ viewer { tenant { ${'id '.repeat(2980)} } } } #x`, undefined, 'selections'],
+      [`query A { __typename } query B { viewer { ${'apiKey { id } '.repeat(735)} } }`, 'A', 'selections'],
+      [`query A { __typename } query B { viewer { ${'apiKey { id } '.repeat(9)} } }`, 'A', '"viewer.apiKey" more than 8 times'],
+      [`{ viewer { tenant { ${Array.from({ length: 10 }, (_, i) => `...F${i}`).join(' ')} } } } ${Array.from({ length: 10 }, (_, i) => `fragment F${i} on Tenant { id }`).join(' ')}`, undefined, 'selects "viewer.tenant.id" more than 8 times'],
+      [`{ ${'viewer { tenant { id id id } } '.repeat(3)} }`, undefined, '"viewer.tenant.id" more than 8 times'],
+      [`query A { __typename } fragment Unused on Tenant { ${'id '.repeat(9)} }`, 'A', '"id" more than 8 times'],
+      [`query A { __typename } ${Array.from({ length: 12 }, (_, i) => `query Q${i} { ${times8(`apiKeys ${API_KEY}`)} }`).join(' ')}`, 'A', 'fields'],
+      [`query A { __typename } query B { ${'viewer { '.repeat(13)}__typename${' }'.repeat(13)} }`, 'A', 'levels deep'],
+    ];
+    for (const [query, operationName, reason] of attacks) {
+      expect(refused(query, operationName)).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining(reason) });
+    }
+  });
+
+  it('accepts every operation onceql ships and both introspection queries IDEs send', () => {
+    const dir = path.resolve(__dirname, '../operations');
+    const documents = readdirSync(dir).map((file) => readFileSync(path.join(dir, file), 'utf8'));
+    documents.push(getIntrospectionQuery(), getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }));
+    for (const document of documents) {
+      const operations = parse(document).definitions.flatMap((definition) => (definition.kind === Kind.OPERATION_DEFINITION && definition.name ? [definition.name.value] : []));
+      for (const name of operations.length > 0 ? operations : [undefined]) {
+        expect([name, refused(document, name).kind]).toEqual([name, 'ok']);
+      }
+    }
+  });
+
+  it("keeps validate()'s reads per field small for the worst documents the caps accept; the refused ones read quadratically", () => {
+    for (const [name, query] of Object.entries(WORST_ACCEPTED)) {
+      expect([name, refused(query, name === '600 operations' ? 'Q0' : undefined)]).toEqual([name, expect.objectContaining({ kind: 'ok' })]);
+      const { reads, fieldNodes, errors } = validationReads(query);
+      expect([name, errors]).toEqual([name, 0]);
+      expect(fieldNodes).toBeLessThanOrEqual(DEFAULT_QUERY_LIMITS.maxFields);
+      // A handful of reads per field from the rules, plus the pairs the merge rule compares.
+      expect(reads / fieldNodes).toBeLessThan(40);
+    }
+    // The red team's document with 300 ids in place of 2,980 (refused): reads grow with the square.
+    const attack = validationReads(`{ viewer { tenant { ${'id '.repeat(300)} } } }`);
+    expect(attack.reads / attack.fieldNodes).toBeGreaterThan(200);
   });
 });

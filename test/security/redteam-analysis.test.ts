@@ -1,0 +1,70 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { codes, gql, startTestServer } from '../helpers/server';
+import type { TestServer } from '../helpers/server';
+import { ledgerClient } from '../helpers/ledger';
+
+/**
+ * A red team's findings against issues 9 and 10, each made to happen over real HTTP: the answer is
+ * checked, and so is a normal client served at the same time. Assertions are on answers and
+ * counters, never on wall time.
+ */
+
+const NORMAL = '{ viewer { tenant { id } } }';
+
+async function post(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; json: { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[]; extensions?: Record<string, unknown> } }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as { errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+}
+
+describe('red team: issues 9 and 10', () => {
+  let server: TestServer;
+  let tenantId: string;
+  let apiKey: string;
+  let readKey: string;
+  beforeAll(async () => {
+    server = await startTestServer();
+    ({ tenantId, apiKey } = await server.newTenant('redteam'));
+    readKey = (await server.auth.createApiKey(tenantId, { name: 'read only', scopes: ['read'] })).secret as string;
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('1. refuses documents whose validation is quadratic (same-named fields, an operation that never runs), while a normal client is served', async () => {
+    const headers = { 'api-key': readKey };
+    const attacks = [
+      { query: `{ viewer { tenant { ${'id '.repeat(2980)} } } } #${randomUUID()}` },
+      { query: `query A { __typename } query B { viewer { ${'apiKey { id } '.repeat(735)} } } #${randomUUID()}`, operationName: 'A' },
+      // The same work spread thinner: under the per-set cap, over the per-key cap.
+      { query: `{ ${'viewer { tenant { id id id } } '.repeat(30)} }` },
+    ];
+    const [answers, normal] = await Promise.all([Promise.all(attacks.map((attack) => post(server.url, attack, headers))), gql(server.url, NORMAL, {}, headers)]);
+    expect(answers.map((answer) => [answer.status, answer.json.errors?.[0]?.extensions?.code, answer.json.data])).toEqual(attacks.map(() => [400, 'QUERY_TOO_COMPLEX', undefined]));
+    expect(answers[0]?.json.errors?.[0]?.message).toContain('selections');
+    expect([normal.status, normal.body.data]).toEqual([200, { viewer: { tenant: { id: tenantId } } }]);
+    // A multi-operation document within the caps still runs the operation it names.
+    const named = await post(server.url, { query: 'query A { __typename } query B { viewer { tenant { id } } }', operationName: 'B' }, headers);
+    expect([named.status, named.json.data]).toEqual([200, { viewer: { tenant: { id: tenantId } } }]);
+  });
+
+  it('2. a committed transfer and its replays answer 200 when @skip reads a variable default; a READ key with @include gets 200 and no error log', async () => {
+    const ledger = ledgerClient(server.url, apiKey);
+    const [from, to] = [await ledger.account('from', 'EUR', true), await ledger.account('to')];
+    const key = `skip-${randomUUID()}`;
+    const mutation = `mutation($s: Boolean = false) { createTransfer(idempotencyKey: "${key}", input: { fromAccountId: "${from}", toAccountId: "${to}", amount: "100", currency: "EUR" }) { id amount @skip(if: $s) } }`;
+    const errorLinesBefore = server.logger.lines.filter((line) => line.level === 'error').length;
+    const first = await post(server.url, { query: mutation }, { 'api-key': apiKey });
+    const replays = await Promise.all([1, 2].map(() => post(server.url, { query: mutation }, { 'api-key': apiKey })));
+    const id = (first.json.data as { createTransfer: { id: string } } | undefined)?.createTransfer.id;
+    expect([first.status, first.json.data, first.json.errors]).toEqual([200, { createTransfer: { id: expect.any(String), amount: '100' } }, undefined]);
+    expect(replays.map((replay) => [replay.status, replay.json.data])).toEqual([1, 2].map(() => [200, { createTransfer: { id, amount: '100' } }]));
+    const balance = await gql(server.url, `{ account(id: "${to}") { balance } }`, {}, { 'api-key': apiKey });
+    expect(balance.body.data).toEqual({ account: { balance: '100' } });
+
+    const read = await post(server.url, { query: 'query($i: Boolean = true) { viewer { tenant { id @include(if: $i) } } }' }, { 'api-key': readKey });
+    expect([read.status, read.json.data, read.json.errors]).toEqual([200, { viewer: { tenant: { id: tenantId } } }, undefined]);
+    expect((read.json.extensions?.cost as { actualQueryCost: unknown } | undefined)?.actualQueryCost).toBe(2);
+    expect(server.logger.lines.filter((line) => line.level === 'error').length).toBe(errorLinesBefore);
+  });
+});
