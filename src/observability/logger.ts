@@ -61,12 +61,15 @@ const REDACT_PATHS = [
   'headers.cookie',
 ];
 
-/** Loads pino-pretty if it is installed (a devDependency); null otherwise. */
-function prettyStream(): DestinationStream | null {
+/**
+ * pino-pretty's formatter, if it is installed (a devDependency); null otherwise. It formats each
+ * line after the api-key pattern has run over it, so readable lines are redacted like JSON ones.
+ */
+function prettyFormatter(): ((line: string) => string) | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional: absent in production installs
-    const pretty = require('pino-pretty') as (options: Record<string, unknown>) => DestinationStream;
-    return pretty({ colorize: true, destination: 2, sync: true, translateTime: 'SYS:HH:MM:ss.l' });
+    const { prettyFactory } = require('pino-pretty') as { prettyFactory(options: Record<string, unknown>): (line: string) => string };
+    return prettyFactory({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' });
   } catch {
     return null;
   }
@@ -80,8 +83,10 @@ function prettyStream(): DestinationStream | null {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const write = options.write ?? ((line: string) => void process.stderr.write(line));
-  const json: DestinationStream = { write: (line: string) => write(redactApiKeys(line)) };
-  const destination = options.pretty === true ? (prettyStream() ?? json) : json;
+  const pretty = options.pretty === true ? prettyFormatter() : null;
+  const destination: DestinationStream = {
+    write: pretty === null ? (line: string) => write(redactApiKeys(line)) : (line: string) => write(pretty(redactApiKeys(line))),
+  };
   const base: PinoLogger = pino(
     {
       level,

@@ -60,6 +60,17 @@ describe('logger (pino)', () => {
     expect(text).toContain('"accept":"kept"');
   });
 
+  it('in development at a terminal, writes readable lines (pino-pretty), redacted the same way', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', pretty: true, write: (line) => void lines.push(line) });
+    logger.info('hello', { apiKey: 'plain-secret', header: key });
+    const text = lines.join('');
+    expect(() => JSON.parse(text) as unknown).toThrow();
+    expect(text).toContain('hello');
+    expect(text).not.toContain('plain-secret');
+    expect(text).not.toContain('Z'.repeat(43));
+  });
+
   it('gives a short stable stand-in for a value it must not write', () => {
     expect(shortHash('t1', 'key')).toBe(shortHash('t1', 'key'));
     expect(shortHash('t1', 'key')).not.toBe(shortHash('t2', 'key'));
