@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Kind } from 'graphql';
-import type { DocumentNode, GraphQLFormattedError, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { getDirectiveValues, getVariableValues, GraphQLIncludeDirective, GraphQLSkipDirective, Kind } from 'graphql';
+import type { DocumentNode, GraphQLFormattedError, GraphQLSchema, OperationDefinitionNode, SelectionNode, SelectionSetNode } from 'graphql';
 import { ErrorCode, HTTP_STATUS, isErrorCode } from '../errors';
 
 /** What the status rule reads from an answer. */
@@ -63,17 +63,36 @@ export function httpStatusOf(answer: AnswerShape, statusOf: (code: unknown) => n
   return deciding === null ? 200 : statusOf(deciding.extensions?.code);
 }
 
+/** Whether `@skip`/`@include` let a selection run, under the coerced variables. */
+function runs(selection: SelectionNode, variables: Record<string, unknown>): boolean {
+  if (!selection.directives?.length) return true;
+  if (getDirectiveValues(GraphQLSkipDirective, selection, variables)?.if === true) return false;
+  return getDirectiveValues(GraphQLIncludeDirective, selection, variables)?.if !== false;
+}
+
 /**
- * The root fields an operation selects, by response key, through fragments (each one entered once,
- * so the walk is linear): how many there are besides `__typename`, and the keys `__typename` goes by.
+ * The variables as execution coerced them (defaults applied), or null when they do not coerce
+ * (then nothing executed and the root fields do not matter).
  */
-export function rootFieldsOf(operation: OperationDefinitionNode, document: DocumentNode): { count: number; typenameKeys: Set<string> } {
+export function coercedVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): Record<string, unknown> | null {
+  const result = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, { maxErrors: 1 });
+  return result.coerced ?? null;
+}
+
+/**
+ * The root fields an operation executes, by response key, through fragments (each one entered
+ * once, so the walk is linear): how many there are besides `__typename`, and the keys `__typename`
+ * goes by. With `variables` (coerced), selections that `@skip`/`@include` leave out do not count;
+ * without them, every selection counts.
+ */
+export function rootFieldsOf(operation: OperationDefinitionNode, document: DocumentNode, variables?: Record<string, unknown>): { count: number; typenameKeys: Set<string> } {
   const fragments = new Map(document.definitions.flatMap((definition) => (definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition] as const] : [])));
   const entered = new Set<string>();
   const fieldKeys = new Set<string>();
   const typenameKeys = new Set<string>(['__typename']);
   const walk = (selectionSet: SelectionSetNode): void => {
     for (const selection of selectionSet.selections) {
+      if (variables !== undefined && !runs(selection, variables)) continue;
       if (selection.kind === Kind.FIELD) {
         const key = selection.alias?.value ?? selection.name.value;
         (selection.name.value === '__typename' ? typenameKeys : fieldKeys).add(key);
@@ -113,12 +132,25 @@ export function httpStatusPlugin<TContext extends object>(options: HttpStatusOpt
   return {
     async requestDidStart() {
       return {
-        async willSendResponse({ response, operation, document }) {
+        async willSendResponse({ response, operation, document, schema, request }) {
           if (response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           const errors = result.errors;
           if (!errors || errors.length === 0) return;
-          const root = operation && document ? rootFieldsOf(operation, document) : undefined;
+          let root: { count: number; typenameKeys: Set<string> } | undefined;
+          if (operation && document) {
+            let variables: Record<string, unknown> | null = null;
+            try {
+              variables = coercedVariables(schema, operation, request.variables);
+            } catch {
+              variables = null; // a directive argument graphql-js cannot read: count every selection
+            }
+            try {
+              root = rootFieldsOf(operation, document, variables ?? undefined);
+            } catch {
+              root = rootFieldsOf(operation, document);
+            }
+          }
           const status = httpStatusOf({ data: result.data, errors, rootFieldCount: root?.count, typenameKeys: root?.typenameKeys }, statusOf);
           if (status !== undefined) response.http.status = status;
           if (errors.length > maxErrors) {

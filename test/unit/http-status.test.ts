@@ -1,7 +1,9 @@
+import 'reflect-metadata';
 import { GraphQLError, parse } from 'graphql';
 import type { GraphQLFormattedError, OperationDefinitionNode } from 'graphql';
 import { boundedMessage, formatError, MAX_ERROR_MESSAGE_LENGTH, variableErrorMessage } from '../../src/graphql/errors';
-import { decidingError, httpStatusOf, rootFieldsOf } from '../../src/graphql/http-status.plugin';
+import { coercedVariables, decidingError, httpStatusOf, rootFieldsOf } from '../../src/graphql/http-status.plugin';
+import { buildLedgerSchema } from '../../src/graphql/schema';
 import { createLogger } from '../../src/observability/logger';
 
 function error(code: string, path?: (string | number)[]): GraphQLFormattedError {
@@ -109,6 +111,23 @@ describe('rootFieldsOf', () => {
     };
     expect(rootFieldsOf(counted.definitions[0] as OperationDefinitionNode, counted).count).toBe(depth);
     expect(entered).toBe(depth);
+  });
+  it('leaves out root fields @skip/@include do not run, under the coerced variables (defaults applied)', () => {
+    const schema = buildLedgerSchema();
+    const source =
+      'query($s: Boolean = true, $i: Boolean = false) { viewer { tenant { id } } accounts @skip(if: $s) { edges { cursor } } ...F @include(if: $i) ... @skip(if: $s) { b: viewer { tenant { id } } } } fragment F on Query { c: viewer { tenant { id } } }';
+    const document = parse(source);
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    const run = (variables: Record<string, unknown>): number => rootFieldsOf(operation, document, coercedVariables(schema, operation, variables) ?? undefined).count;
+    expect(run({})).toBe(1);
+    expect(run({ s: false })).toBe(3);
+    expect(run({ i: true })).toBe(2);
+    expect(rootFieldsOf(operation, document).count).toBe(4);
+    expect(coercedVariables(schema, operation, { s: 'yes' })).toBeNull();
+    // data null: the one root field that ran failed with its own error, so its code decides (was 200).
+    const own = { message: 'no', path: ['viewer'], extensions: { code: 'FORBIDDEN' } };
+    const root = rootFieldsOf(operation, document, coercedVariables(schema, operation, {}) ?? undefined);
+    expect(httpStatusOf({ data: null, errors: [own], rootFieldCount: root.count, typenameKeys: root.typenameKeys })).toBe(403);
   });
 });
 
