@@ -144,7 +144,7 @@ async function main(): Promise<void> {
     const onceql = variants.get('onceql') as Variant;
     const powertools = variants.get('powertools') as Variant;
     const storageResults = {
-      onceql: await storage(onceql, auth(onceql), 'oq:*:idem:*', 'oq:*:transfer:*'),
+      onceql: await storage(onceql, auth(onceql), 'oq:*:i:*', 'oq:*:transfer:*'),
       powertools: await storage(powertools, {}, 'bench#*', null),
     };
 

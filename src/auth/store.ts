@@ -193,7 +193,7 @@ export class AuthStore {
       const secret = formatApiKey(tenantId, keyId, this.random);
       const prefix = parseApiKey(secret)?.prefix;
       if (prefix === undefined) throw new Error('formatApiKey produced a key parseApiKey rejects');
-      const reply = await sendWrite('create_api_key', hasIdempotencyKey(idempotency), () => runScript(this.redis, 'createApiKey', [idempotency.recordKey, keys.tenant, keys.apiKey(keyId), keys.apiKeys], [
+      const reply = await sendWrite('create_api_key', hasIdempotencyKey(idempotency), () => runScript(this.redis, 'createApiKey', [idempotency.recordKey, keys.tenant, keys.apiKey(keyId), keys.apiKeys, idempotency.legacyRecordKey], [
         ...idempotency.scriptArgs,
         keyId,
         input.name,
@@ -246,7 +246,7 @@ export class AuthStore {
     const keys = tenantKeys(tenantId);
     // A malformed id is looked up as one no key has: the script records NOT_FOUND, as for any unknown id.
     const reply = await sendWrite('revoke_api_key', hasIdempotencyKey(idempotency), () =>
-      runScript(this.redis, 'revokeApiKey', [idempotency.recordKey, keys.apiKey(lookupId(keyId))], [...idempotency.scriptArgs]),
+      runScript(this.redis, 'revokeApiKey', [idempotency.recordKey, keys.apiKey(lookupId(keyId)), idempotency.legacyRecordKey], [...idempotency.scriptArgs]),
     );
     if (!Array.isArray(reply) || reply.length === 0) throw new Error('revoke_api_key: unexpected reply');
     const [envelope, row] = reply as unknown[];

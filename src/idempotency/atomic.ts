@@ -14,10 +14,12 @@ export type FieldStatus = 'EXECUTED' | 'REPLAYED' | 'RECOVERED';
 
 /**
  * What a domain store needs to run one mutation on the atomic path: the record key to put first
- * in KEYS, the four ARGV that go first, and a way to say whether the script executed or replayed.
+ * in KEYS and the record's name before v2 to put last, the four ARGV that go first, and a way to
+ * say whether the script executed or replayed.
  */
 export interface AtomicIdempotency {
   readonly recordKey: string;
+  readonly legacyRecordKey: string;
   readonly scriptArgs: readonly [key: string, fingerprint: string, mutation: string, ttlMs: string];
   /** Called by the store with the envelope status of the script's reply. */
   settle(status: FieldStatus): void;
@@ -25,7 +27,7 @@ export interface AtomicIdempotency {
 
 /** For a mutation without a key: the script executes and records nothing. */
 export function withoutIdempotency(namespace: string): AtomicIdempotency {
-  return { recordKey: `${namespace}:idem:-`, scriptArgs: ['', '', '', '0'], settle: () => undefined };
+  return { recordKey: `${namespace}:i:-`, legacyRecordKey: `${namespace}:idem:-`, scriptArgs: ['', '', '', '0'], settle: () => undefined };
 }
 
 /** True when the mutation carries a key: a retry with it replays instead of running again. */

@@ -10,7 +10,7 @@ export {
   IdempotencyKeyReusedError,
   IdempotencyRequestInProgressError,
 } from './errors';
-export { downstreamKey, idempotencyRecordKey, MAX_IDEMPOTENCY_KEY_LENGTH, validateIdempotencyKey } from './key';
+export { downstreamKey, idempotencyRecordKey, legacyIdempotencyRecordKey, MAX_IDEMPOTENCY_KEY_LENGTH, validateIdempotencyKey } from './key';
 export type { LeasedCall, LeasedExecution, LeasedIdempotencyOptions, LeasedOutcome } from './leased';
 export { LeasedIdempotency } from './leased';
 export { Idempotent, IdempotencyCallParam } from './middleware';

@@ -14,11 +14,20 @@ export function validateIdempotencyKey(key: unknown): string {
 }
 
 /**
- * Where a key's record lives: `<namespace>:idem:<sha256(key)>`. The namespace carries the caller's
- * hash tag (onceql: `oq:{t:<tenantId>}`), so the record shares a Redis Cluster slot with the data
- * the mutation writes; hashing keeps any visible-ASCII key, braces included, out of the key name.
+ * Where a key's record lives: `<namespace>:i:<first 16 bytes of sha256(key), base64url>`. The
+ * namespace carries the caller's hash tag (onceql: `oq:{t:<tenantId>}`), so the record shares a
+ * Redis Cluster slot with the data the mutation writes; hashing keeps any visible-ASCII key, braces
+ * included, out of the key name (128 bits: keys of one namespace never meet by chance).
  */
 export function idempotencyRecordKey(namespace: string, key: string): string {
+  return `${namespace}:i:${createHash('sha256').update(key).digest().subarray(0, 16).toString('base64url')}`;
+}
+
+/**
+ * Where records were kept before the compact name, `<namespace>:idem:<sha256(key) in hex>`: the
+ * atomic scripts still look there, so a retry of a key recorded by an earlier version replays.
+ */
+export function legacyIdempotencyRecordKey(namespace: string, key: string): string {
   return `${namespace}:idem:${createHash('sha256').update(key).digest('hex')}`;
 }
 

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis/client';
-import { idempotencyRecordKey } from './key';
+import { idempotencyRecordKey, legacyIdempotencyRecordKey } from './key';
 
 /** What `idempotencyRecord(key)` tells a client about one of its keys. */
 export interface IdempotencyRecordView {
@@ -51,8 +51,13 @@ function decodePacked(key: string, packed: Buffer, expiresAtMs: number): Idempot
 
 /** Reads the record of a key in a namespace; null when the key was never used or has expired. */
 export async function readIdempotencyRecord(redis: RedisClient, namespace: string, key: string): Promise<IdempotencyRecordView | null> {
-  const recordKey = idempotencyRecordKey(namespace, key);
-  const type = await redis.type(recordKey);
+  let recordKey = idempotencyRecordKey(namespace, key);
+  let type = await redis.type(recordKey);
+  if (type === 'none') {
+    // Recorded by a version before the compact name (see legacyIdempotencyRecordKey).
+    recordKey = legacyIdempotencyRecordKey(namespace, key);
+    type = await redis.type(recordKey);
+  }
   if (type === 'string') {
     // The record expires when its outcome stops being replayed (PXAT, see atomic.lua).
     const [packed, expiresAtMs] = await Promise.all([redis.getBuffer(recordKey), redis.call('PEXPIRETIME', recordKey) as Promise<number>]);

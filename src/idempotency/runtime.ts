@@ -2,7 +2,7 @@ import type { GraphQLError } from 'graphql';
 import type { RedisClient } from '../redis/client';
 import type { AtomicIdempotency, FieldStatus } from './atomic';
 import type { IdempotencyKeyInvalidError } from './errors';
-import { idempotencyRecordKey } from './key';
+import { idempotencyRecordKey, legacyIdempotencyRecordKey } from './key';
 import type { LeasedExecution } from './leased';
 import { LeasedIdempotency } from './leased';
 
@@ -38,6 +38,7 @@ export class IdempotencyCall implements AtomicIdempotency {
   /** Set on the leased path while the resolver runs. */
   execution: LeasedExecution | undefined;
   readonly recordKey: string;
+  readonly legacyRecordKey: string;
   readonly scriptArgs: readonly [string, string, string, string];
 
   constructor(
@@ -48,6 +49,7 @@ export class IdempotencyCall implements AtomicIdempotency {
     ttlSeconds: number,
   ) {
     this.recordKey = idempotencyRecordKey(namespace, key);
+    this.legacyRecordKey = legacyIdempotencyRecordKey(namespace, key);
     this.scriptArgs = [key, fingerprint, mutation, String(ttlSeconds * 1000)];
   }
 

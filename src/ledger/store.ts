@@ -181,7 +181,7 @@ export class LedgerStore {
     for (;;) {
       const id = newId(this.random);
       const reply = await sendWrite('create_account', idempotent, () =>
-        runScript(this.redis, 'createAccount', [idempotency.recordKey, this.keys.sequence, this.keys.account(id), this.keys.accounts], [
+        runScript(this.redis, 'createAccount', [idempotency.recordKey, this.keys.sequence, this.keys.account(id), this.keys.accounts, idempotency.legacyRecordKey], [
           ...idempotency.scriptArgs,
           id,
           input.name,
@@ -235,6 +235,7 @@ export class LedgerStore {
             k.accountTransfers(fromId),
             k.accountTransfers(toId),
             k.sequence,
+            idempotency.legacyRecordKey,
           ],
           [
             ...idempotency.scriptArgs,

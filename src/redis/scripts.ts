@@ -11,13 +11,13 @@ const ATOMIC_IDEMPOTENCY = 'idempotency/scripts/atomic.lua';
  */
 export const SCRIPTS = {
   createTenant: { file: 'auth/scripts/create_tenant.lua', keys: 3 },
-  createApiKey: { file: 'auth/scripts/create_api_key.lua', keys: 4, include: [ATOMIC_IDEMPOTENCY] },
-  revokeApiKey: { file: 'auth/scripts/revoke_api_key.lua', keys: 2, include: [ATOMIC_IDEMPOTENCY] },
+  createApiKey: { file: 'auth/scripts/create_api_key.lua', keys: 5, include: [ATOMIC_IDEMPOTENCY] },
+  revokeApiKey: { file: 'auth/scripts/revoke_api_key.lua', keys: 3, include: [ATOMIC_IDEMPOTENCY] },
   recordAuthFailure: { file: 'auth/scripts/record_auth_failure.lua', keys: 1 },
   admit: { file: 'auth/scripts/admit.lua', keys: 4, include: ['ratelimit/scripts/limits.lua'] },
   refundCost: { file: 'ratelimit/scripts/refund_cost.lua', keys: 1, include: ['ratelimit/scripts/limits.lua'] },
-  createAccount: { file: 'ledger/scripts/create_account.lua', keys: 4, include: [ATOMIC_IDEMPOTENCY] },
-  createTransfer: { file: 'ledger/scripts/create_transfer.lua', keys: 8, include: [ATOMIC_IDEMPOTENCY] },
+  createAccount: { file: 'ledger/scripts/create_account.lua', keys: 5, include: [ATOMIC_IDEMPOTENCY] },
+  createTransfer: { file: 'ledger/scripts/create_transfer.lua', keys: 9, include: [ATOMIC_IDEMPOTENCY] },
   loadHashes: { file: 'redis/scripts/load_hashes.lua', keys: 'variadic' },
   claimIdempotencyKey: { file: 'idempotency/scripts/claim.lua', keys: 2 },
   completeIdempotencyKey: { file: 'idempotency/scripts/complete.lua', keys: 1 },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { IdempotencyRecordDocument } from '../generated/graphql';
-import { fingerprint, idempotencyRecordKey } from '../../src/idempotency';
+import { fingerprint, idempotencyRecordKey, legacyIdempotencyRecordKey } from '../../src/idempotency';
 import { LedgerStore } from '../../src/ledger/store';
 import { tenantKeys } from '../../src/redis/keys';
 import { ledgerClient } from '../helpers/ledger';
@@ -39,7 +39,7 @@ describe('idempotency records', () => {
     const key = randomUUID();
     const input = { fromAccountId: funding, toAccountId: alice, amount: '250', currency: 'EUR', reference: 'rent' };
     const createdAt = transfer.createdAt.getTime();
-    const recordKey = idempotencyRecordKey(ledger.namespace, key);
+    const recordKey = legacyIdempotencyRecordKey(ledger.namespace, key);
     await server.redis.hset(recordKey, {
       key,
       fingerprint: fingerprint('createTransfer', { input: { ...input, amount: 250n } }),

@@ -7,6 +7,7 @@
   KEYS[2]  tenant   hash of the tenant (must exist)
   KEYS[3]  apiKey   hash of the new key
   KEYS[4]  apiKeys  sorted set of the tenant's key ids, scored by creation time (ms)
+  KEYS[5]  the idempotency record's name before v2 (see atomic.lua)
 
   ARGV[1..4]  idempotency key, fingerprint, mutation, retention ms (see atomic.lua)
   ARGV[5]   keyId               new random id (lower-case letters and digits)

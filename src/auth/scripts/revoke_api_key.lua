@@ -5,6 +5,7 @@
 
   KEYS[1]  idempotency record (see atomic.lua)
   KEYS[2]  apiKey  hash of the key
+  KEYS[3]  the idempotency record's name before v2 (see atomic.lua)
 
   ARGV[1..4]  idempotency key, fingerprint, mutation, retention ms (see atomic.lua)
 

@@ -4,12 +4,14 @@
   mismatch, replays a completed outcome, or applies its write and records the outcome.
 
   Calling convention of an including script:
-    KEYS[1]     idempotency record (hash; see "record contract"), in the same slot as the data
+    KEYS[1]     idempotency record (see "record formats"), in the same slot as the data
+    KEYS[#KEYS] the same record under its name before v2 (<namespace>:idem:<hex>), last: a v1
+                record there, written by an earlier version, still replays
     ARGV[1]     idempotency key as the client sent it ("" when the request has none)
     ARGV[2]     fingerprint: hex SHA-256 of mutation + arguments ("" when there is no key)
     ARGV[3]     mutation field name
     ARGV[4]     retention in ms (IDEMPOTENCY_TTL_SECONDS * 1000)
-    KEYS[2..], ARGV[5..]  the domain script's own
+    KEYS[2..#KEYS-1], ARGV[5..]  the domain script's own
 
   Replies are envelopes: {IDEM_STATUS, <the domain script's reply...>} with IDEM_STATUS
     0 IDEM_NONE         executed, the request had no key
@@ -43,6 +45,7 @@ local IDEM_MISMATCH = 3
 local IDEM_IN_PROGRESS = 4
 
 local idemRecordKey = KEYS[1]
+local idemLegacyRecordKey = KEYS[#KEYS]
 local idemKey = ARGV[1]
 local idemFingerprint = ARGV[2]
 local idemMutation = ARGV[3]
@@ -86,12 +89,17 @@ local function idem_begin()
   if idemFingerprint == '' then
     return nil
   end
-  local kind = redis.call('TYPE', idemRecordKey)['ok']
+  local recordKey = idemRecordKey
+  local kind = redis.call('TYPE', recordKey)['ok']
   if kind == 'none' then
-    return nil
+    recordKey = idemLegacyRecordKey
+    kind = redis.call('TYPE', recordKey)['ok']
+    if kind ~= 'hash' then
+      return nil
+    end
   end
   if kind == 'string' then
-    local packed = redis.call('GET', idemRecordKey)
+    local packed = redis.call('GET', recordKey)
     if packed:sub(1, 1) ~= '2' then
       return {IDEM_MISMATCH}
     end
@@ -101,13 +109,13 @@ local function idem_begin()
     end
     local mutation, createdAtMs, errorCode, resourceId, replayCount = unpack(fields)
     local header = idem_header(fingerprint, mutation, createdAtMs, errorCode, resourceId, (tonumber(replayCount) or 0) + 1)
-    redis.call('SET', idemRecordKey, header .. packed:sub(replyAt), 'KEEPTTL')
+    redis.call('SET', recordKey, header .. packed:sub(replyAt), 'KEEPTTL')
     local reply = cmsgpack.unpack(packed:sub(replyAt))
     table.insert(reply, 1, IDEM_REPLAYED)
     return reply
   end
   -- v1: a hash written before v2, or a leased-path record.
-  local stored = redis.call('HMGET', idemRecordKey, 'fingerprint', 'status', 'reply')
+  local stored = redis.call('HMGET', recordKey, 'fingerprint', 'status', 'reply')
   if not stored[1] then
     return nil
   end
@@ -117,7 +125,7 @@ local function idem_begin()
   if stored[2] ~= 'COMPLETED' or not stored[3] then
     return {IDEM_IN_PROGRESS}
   end
-  redis.call('HINCRBY', idemRecordKey, 'replayCount', 1)
+  redis.call('HINCRBY', recordKey, 'replayCount', 1)
   local reply = cjson.decode(stored[3])
   table.insert(reply, 1, IDEM_REPLAYED)
   return reply

@@ -6,6 +6,7 @@
   KEYS[2]  sequence    string counter of the tenant's creation order (INCR)
   KEYS[3]  account     hash of the new account
   KEYS[4]  accounts    sorted set of the tenant's account ids, scored by sequence
+  KEYS[5]  the idempotency record's name before v2 (see atomic.lua)
 
   ARGV[1..4]  idempotency key, fingerprint, mutation, retention ms (see atomic.lua)
   ARGV[5]  accountId             new random id (lower-case letters and digits)

@@ -11,6 +11,7 @@
   KEYS[6]  fromTransfers      sorted set of the debited account's transfer ids, scored by sequence
   KEYS[7]  toTransfers        sorted set of the credited account's transfer ids, scored by sequence
   KEYS[8]  sequence           string counter of the tenant's creation order (INCR)
+  KEYS[9]  the idempotency record's name before v2 (see atomic.lua)
 
   ARGV[1..4]  idempotency key, fingerprint, mutation, retention ms (see atomic.lua)
   ARGV[5]   transferId   new random id (lower-case letters and digits)
