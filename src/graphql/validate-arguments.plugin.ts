@@ -24,11 +24,20 @@ import type {
 } from 'graphql';
 import { boundedMessage, variableErrorMessage } from './errors';
 
+/** What a check may read of the request besides the field's arguments. */
+export interface ArgumentCheckRequest {
+  /** A request header by lower-case name; undefined when absent (or no HTTP request). */
+  header(name: string): string | undefined;
+}
+
 /**
- * A check of one field's arguments that needs no stored data (formats, ranges, lengths). It gets
- * the arguments as the resolver will (coerced, variables and defaults applied) and throws to refuse.
+ * A check of one field's arguments that needs no stored data (formats, ranges, lengths, a key
+ * that must be there). It gets the arguments as the resolver will (coerced, variables and defaults
+ * applied) and the request's headers (none given: no headers), and throws to refuse.
  */
-export type ArgumentCheck = (args: Record<string, unknown>) => void;
+export type ArgumentCheck = (args: Record<string, unknown>, request?: ArgumentCheckRequest) => void;
+
+const NO_HEADERS: ArgumentCheckRequest = { header: () => undefined };
 
 export interface ValidateArgumentsOptions {
   /** Checks by schema coordinate, `Type.field` (e.g. `Account.transfers`). */
@@ -88,6 +97,7 @@ export function checkArguments(
   variables: Record<string, unknown>,
   checks: Readonly<Record<string, ArgumentCheck>>,
   toGraphQLError: (error: unknown) => unknown = (error) => error,
+  request: ArgumentCheckRequest = NO_HEADERS,
 ): void {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
@@ -97,7 +107,7 @@ export function checkArguments(
 
   const checkField = (field: FieldNode, coordinate: string, check: ArgumentCheck, args: Record<string, unknown>): void => {
     try {
-      check(args);
+      check(args, request);
     } catch (thrown) {
       const error = toGraphQLError(thrown);
       if (!(error instanceof GraphQLError)) throw error;
@@ -157,7 +167,8 @@ export function validateArgumentsPlugin<TContext extends object>(options: Valida
         async didResolveOperation({ schema, document, operation, request }) {
           if (operation === undefined) return;
           const variables = coerceVariables(schema, operation, request.variables ?? {}, maxVariableErrors);
-          checkArguments(schema, document, operation, variables, options.checks, options.toGraphQLError);
+          const headers = request.http?.headers;
+          checkArguments(schema, document, operation, variables, options.checks, options.toGraphQLError, { header: (name) => headers?.get(name) });
         },
       };
     },

@@ -1,8 +1,9 @@
-import { isObjectType } from 'graphql';
-import type { GraphQLSchema } from 'graphql';
+import { getDirectiveValues, isObjectType } from 'graphql';
+import type { GraphQLField, GraphQLSchema } from 'graphql';
 import { validateNewApiKey } from '../auth/store';
 import type { Scope } from '../auth/api-key';
-import { validateIdempotencyKey } from '../idempotency';
+import { IdempotencyKeyRequiredError, validateIdempotencyKey } from '../idempotency';
+import { idempotentDirective } from './idempotent.directive';
 import { decodeCursor, validateNewAccount, validateNewTransfer, validatePageSize } from '../ledger/store';
 import type { ArgumentCheck } from './validate-arguments.plugin';
 import type { CreateAccountInput } from './account.input';
@@ -50,6 +51,21 @@ const idempotencyKeyArgument: ArgumentCheck = ({ idempotencyKey }) => {
 };
 
 /**
+ * A mutation marked `@idempotent(required: true)` needs a key, as its argument or in the
+ * `Idempotency-Key` header, before any field of the operation runs: otherwise, in an operation of
+ * two transfers, the first would commit and only the second fail. (The header applies only to an
+ * operation with one mutation field; the idempotency plugin refuses it on any other before
+ * execution, so its presence is enough here.)
+ */
+function keyRequired(field: GraphQLField<unknown, unknown>): ArgumentCheck | undefined {
+  const marked = field.astNode ? getDirectiveValues(idempotentDirective, field.astNode) : undefined;
+  if (marked?.required !== true) return undefined;
+  return ({ idempotencyKey }, request) => {
+    if ((idempotencyKey === null || idempotencyKey === undefined) && request?.header('idempotency-key') === undefined) throw new IdempotencyKeyRequiredError(field.name);
+  };
+}
+
+/**
  * Every argument check of the schema that needs no stored data: the field checks above, and the
  * `idempotencyKey` argument of every mutation field. Queries that name an id (`account(id:)`) are
  * not here: an unknown or malformed id is null there, not an error.
@@ -61,9 +77,11 @@ export function argumentChecks(schema: GraphQLSchema): Readonly<Record<string, A
     if (!field.args.some((arg) => arg.name === 'idempotencyKey')) continue;
     const coordinate = `${mutation?.name}.${field.name}`;
     const own = checks[coordinate];
-    checks[coordinate] = (args) => {
-      idempotencyKeyArgument(args);
-      own?.(args);
+    const required = keyRequired(field);
+    checks[coordinate] = (args, request) => {
+      required?.(args, request);
+      idempotencyKeyArgument(args, request);
+      own?.(args, request);
     };
   }
   return checks;

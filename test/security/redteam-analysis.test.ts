@@ -67,4 +67,26 @@ describe('red team: issues 9 and 10', () => {
     expect((read.json.extensions?.cost as { actualQueryCost: unknown } | undefined)?.actualQueryCost).toBe(2);
     expect(server.logger.lines.filter((line) => line.level === 'error').length).toBe(errorLinesBefore);
   });
+
+  it('5. a transfer without its required key refuses the whole operation before execution: nothing written; a keyed header transfer is served', async () => {
+    const ledger = ledgerClient(server.url, apiKey);
+    const [from, to] = [await ledger.account('from', 'EUR', true), await ledger.account('to')];
+    const input = `input: { fromAccountId: "${from}", toAccountId: "${to}", amount: "100", currency: "EUR" }`;
+    const key = `k-${randomUUID()}`;
+    const headers = { 'api-key': apiKey };
+    const [twoFields, normal] = await Promise.all([
+      gql(server.url, `mutation { a: createTransfer(idempotencyKey: "${key}", ${input}) { id } b: createTransfer(${input}) { id } }`, {}, headers),
+      gql(server.url, `mutation { createTransfer(${input}) { id amount } }`, {}, { ...headers, 'idempotency-key': randomUUID() }),
+    ]);
+    // The header covers a single mutation field only: with two, nothing runs either.
+    const headerTwo = await gql(server.url, `mutation { a: createTransfer(${input}) { id } b: createTransfer(${input}) { id } }`, {}, { ...headers, 'idempotency-key': randomUUID() });
+    const viaFragment = await gql(server.url, `mutation { ...T } fragment T on Mutation { createTransfer(${input}) { id } }`, {}, headers);
+    expect([twoFields.status, codes(twoFields), twoFields.body.data]).toEqual([400, ['IDEMPOTENCY_KEY_REQUIRED'], undefined]);
+    expect([headerTwo.status, codes(headerTwo), headerTwo.body.data]).toEqual([400, [expect.stringMatching(/^IDEMPOTENCY_KEY_/)], undefined]);
+    expect([viaFragment.status, codes(viaFragment)]).toEqual([400, ['IDEMPOTENCY_KEY_REQUIRED']]);
+    expect([normal.status, normal.body.data]).toEqual([200, { createTransfer: { id: expect.any(String), amount: '100' } }]);
+    // Only the keyed header transfer moved money; key "a" holds no record.
+    const after = await gql(server.url, `{ account(id: "${to}") { balance transfers { edges { node { id } } } } idempotencyRecord(key: "${key}") { status } }`, {}, headers);
+    expect(after.body.data).toEqual({ account: { balance: '100', transfers: { edges: [{ node: { id: (normal.body.data as { createTransfer: { id: string } }).createTransfer.id } }] } }, idempotencyRecord: null });
+  });
 });
