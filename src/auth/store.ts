@@ -82,6 +82,11 @@ export interface AuthFailureDecision {
 
 const MAX_NAME_LENGTH = 200;
 const MAX_ALLOWLIST_ENTRIES = 100;
+/**
+ * Keys a tenant may hold, revoked ones included: `apiKeys` lists them all in one answer, and its
+ * `@listSize(assumedSize:)` is this number, so its price stays an upper bound.
+ */
+export const MAX_API_KEYS_PER_TENANT = 100;
 
 function assertName(name: string, what: string): void {
   if (name.trim().length === 0 || name.length > MAX_NAME_LENGTH) {
@@ -204,6 +209,7 @@ export class AuthStore {
         allowlistRanges(ipAllowlist),
         rateLimitPerSecond === null ? '' : String(rateLimitPerSecond),
         input.publishable === true ? 'publishable' : '',
+        String(MAX_API_KEYS_PER_TENANT),
       ]));
       let replayed = false;
       const [status, createdId, createdAtMs] = openAtomicReply(reply, {
@@ -215,6 +221,9 @@ export class AuthStore {
       });
       if (status === 2) throw new Error(`tenant ${tenantId} does not exist`);
       if (status === 3) continue; // an 80-bit id collided: draw another
+      if (status === 4) {
+        throw new AuthInputError('apiKeys', `A tenant holds at most ${MAX_API_KEYS_PER_TENANT} api keys, revoked ones included, and this one has that many: no more keys can be created.`);
+      }
       const id = String(createdId);
       if (replayed) {
         // The key as it is stored now (revoked since, perhaps), never rebuilt from the retry's input.

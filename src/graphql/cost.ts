@@ -1,4 +1,5 @@
 import { Directive } from 'type-graphql';
+import { MAX_API_KEYS_PER_TENANT } from '../auth/store';
 import { MAX_PAGE_SIZE } from '../ledger/store';
 
 /**
@@ -20,7 +21,7 @@ export function ConnectionListSize(): ReturnType<typeof Directive> {
   return Directive(`@listSize(assumedSize: ${MAX_PAGE_SIZE}, slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false)`);
 }
 
-/** A tenant's api keys come in one list; a tenant is expected to keep well under this many. */
+/** A tenant's api keys come in one list, at most MAX_API_KEYS_PER_TENANT long (create_api_key.lua refuses more). */
 export function ApiKeysListSize(): ReturnType<typeof Directive> {
-  return Directive('@listSize(assumedSize: 100)');
+  return Directive(`@listSize(assumedSize: ${MAX_API_KEYS_PER_TENANT})`);
 }

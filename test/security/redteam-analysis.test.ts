@@ -68,6 +68,22 @@ describe('red team: issues 9 and 10', () => {
     expect(server.logger.lines.filter((line) => line.level === 'error').length).toBe(errorLinesBefore);
   });
 
+  it('3. a tenant holds at most 100 api keys, so apiKeys priced at 100 is an upper bound; the refusal is recorded under its key', async () => {
+    const tenant = await server.newTenant('many keys');
+    for (let i = 1; i < 100; i += 1) await server.auth.createApiKey(tenant.tenantId, { name: `k${i}`, scopes: ['read'] });
+    const headers = { 'api-key': tenant.apiKey };
+    const key = randomUUID();
+    const mint = `mutation { createApiKey(idempotencyKey: "${key}", input: { name: "one more", scopes: [READ] }) { apiKey { id } } }`;
+    const [refused, normal] = await Promise.all([gql(server.url, mint, {}, headers), gql(server.url, NORMAL, {}, headers)]);
+    const replay = await gql(server.url, mint, {}, headers);
+    expect([refused.status, codes(refused), refused.body.errors?.[0]?.message]).toEqual([400, ['BAD_USER_INPUT'], expect.stringContaining('at most 100 api keys')]);
+    expect([replay.status, codes(replay), replay.headers.get('idempotent-replayed')]).toEqual([400, ['BAD_USER_INPUT'], 'true']);
+    expect([normal.status, normal.body.data]).toEqual([200, { viewer: { tenant: { id: tenant.tenantId } } }]);
+    const listed = await gql(server.url, '{ apiKeys { id } }', {}, headers);
+    const cost = listed.body.extensions?.cost as { requestedQueryCost: number; actualQueryCost: number };
+    expect([(listed.body.data?.apiKeys as unknown[]).length, cost.requestedQueryCost, cost.actualQueryCost]).toEqual([100, 100, 100]);
+  });
+
   it('5. a transfer without its required key refuses the whole operation before execution: nothing written; a keyed header transfer is served', async () => {
     const ledger = ledgerClient(server.url, apiKey);
     const [from, to] = [await ledger.account('from', 'EUR', true), await ledger.account('to')];

@@ -19,11 +19,13 @@
   ARGV[11]  ipRanges            the same as "first-last" 32-hex-digit ranges, checked by admit.lua
   ARGV[12]  rateLimitPerSecond  the key's own request rate, "" for the tenant's
   ARGV[13]  kind                "publishable" (runs only the tenant's trusted documents), "" for a secret key
+  ARGV[14]  maxKeys             keys a tenant may hold, revoked ones included (apiKeys lists them all)
 
   Returns the atomic envelope {idemStatus, ...} around
            {1, keyId, createdAtMs}  created (or, replayed, the key created first)
            {2}                      the tenant does not exist (nothing recorded)
            {3}                      a key with this id exists (a random-id collision; nothing recorded)
+           {4}                      the tenant holds maxKeys keys already (recorded: it depends on stored data)
 
   Atomicity: the key hash, its index entry and the idempotency record are written together.
 ]]
@@ -41,6 +43,9 @@ if redis.call('EXISTS', tenantKey) == 0 then
 end
 if redis.call('EXISTS', apiKeyKey) == 1 then
   return {IDEM_NONE, 3}
+end
+if redis.call('ZCARD', apiKeysKey) >= tonumber(ARGV[14]) then
+  return idem_finish(idem_now_ms(), {4}, 'FAILED', 'BAD_USER_INPUT', '')
 end
 local createdAtMs = idem_now_ms()
 redis.call('HSET', apiKeyKey,
