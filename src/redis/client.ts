@@ -122,6 +122,14 @@ export class ReplicationShortError extends Error {
   }
 }
 
+/** The client is not connected: the write was not sent (503 SERVICE_UNAVAILABLE, not OUTCOME_UNKNOWN). */
+export class RedisNotReadyError extends Error {
+  override readonly name = 'RedisNotReadyError';
+  constructor() {
+    super('Redis is not connected; the write was not sent');
+  }
+}
+
 type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
@@ -147,6 +155,9 @@ export function withWait(client: RedisClient, replicas: number, timeoutMs: numbe
     const sha = createHash('sha1').update(lua).digest('hex');
     const numberOfKeys = SCRIPTS[name].keys;
     const command: ScriptCommand = async (...args) => {
+      // A cluster pipeline waits, without bound, for a client that has not connected yet; a plain
+      // command would be refused at once (no offline queue). Refuse the same way: nothing is sent.
+      if (client.status !== 'ready') throw new RedisNotReadyError();
       const scriptArgs = numberOfKeys === 'variadic' ? args : [numberOfKeys, ...args];
       for (const useEval of [false, true]) {
         const pipeline = client.pipeline();
@@ -210,6 +221,7 @@ export function isRedisUnavailable(error: unknown): boolean {
   if (code !== undefined && ['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)) return true;
   return (
     error.name === 'MaxRetriesPerRequestError' ||
+    error.name === 'RedisNotReadyError' ||
     /Stream isn't writeable|Connection is closed|Command timed out|enableOfflineQueue|ClusterAllFailedError|Failed to refresh slots cache|None of startup nodes is available|Too many Cluster redirections|CLUSTERDOWN|TRYAGAIN|LOADING|^MOVED |^ASK |^READONLY |All sentinels are unreachable/.test(
       error.message,
     )

@@ -76,10 +76,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** A redis-server exited at start: most likely its port was taken after freePort() found it free. */
+class PortTakenError extends Error {
+  constructor(port: number) {
+    super(`redis-server on port ${port} exited at start (port taken?)`);
+  }
+}
+
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check().catch(() => false)) return;
+    if (
+      await check().catch((error: unknown) => {
+        if (error instanceof PortTakenError) throw error;
+        return false;
+      })
+    ) {
+      return;
+    }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -104,7 +118,19 @@ function startNode(port: number, args: readonly string[]): RedisNode {
     const started = spawn('redis-server', [...args], { stdio: 'ignore' });
     child = started;
     exited = new Promise<void>((resolve) => started.once('exit', () => resolve()));
-    await until(async () => (await ask(port, 'PING')) === 'PONG', 15_000, `redis-server on port ${port}`);
+    // The answer must come from this process: a free port found earlier may have been taken by
+    // another program since (then this one exits, and the other would answer PING).
+    await until(
+      async () => {
+        if (started.exitCode !== null || started.signalCode !== null) throw new PortTakenError(port);
+        return new RegExp(`process_id:${started.pid}\\b`).test(String(await ask(port, 'INFO', 'server')));
+      },
+      15_000,
+      `redis-server on port ${port}`,
+    ).catch((error: unknown) => {
+      started.kill('SIGKILL');
+      throw started.exitCode !== null ? new PortTakenError(port) : error;
+    });
   };
   const node: RedisNode = {
     port,
@@ -181,8 +207,27 @@ export async function startReplicationLink(upstreamPort: number): Promise<Replic
   return link;
 }
 
+/**
+ * Starts the group on fresh ports; a start that fails (a port taken by another program between
+ * freePort() and redis-server's bind, on a busy machine) is cleaned up and tried again.
+ */
 export async function startSentinelGroup(options: SentinelGroupOptions = {}): Promise<SentinelGroup> {
+  for (let attempt = 1; ; attempt++) {
+    const started: { nodes: RedisNode[]; link?: ReplicationLink; dir?: string } = { nodes: [] };
+    try {
+      return await startGroupOnce(options, started);
+    } catch (error) {
+      await Promise.all(started.nodes.map((node) => node.stop()));
+      await started.link?.close();
+      if (started.dir !== undefined) rmSync(started.dir, { recursive: true, force: true });
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+async function startGroupOnce(options: SentinelGroupOptions, started: { nodes: RedisNode[]; link?: ReplicationLink; dir?: string }): Promise<SentinelGroup> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'onceql-sentinel-'));
+  started.dir = dir;
   const name = 'mymaster';
   const downAfterMs = options.downAfterMs ?? 1000;
   const [primaryPort, replicaPort, ...sentinelPorts] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
@@ -210,9 +255,11 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     );
     return [conf];
   };
-  const primary = await launched(startNode(primaryPort as number, dataArgs(primaryPort as number)));
+  const track = (node: RedisNode) => (started.nodes.push(node), node);
+  const primary = await launched(track(startNode(primaryPort as number, dataArgs(primaryPort as number))));
   const link = await startReplicationLink(primary.port);
-  const replica = await launched(startNode(replicaPort as number, dataArgs(replicaPort as number, [`replicaof 127.0.0.1 ${link.port}`])));
+  started.link = link;
+  const replica = await launched(track(startNode(replicaPort as number, dataArgs(replicaPort as number, [`replicaof 127.0.0.1 ${link.port}`]))));
   const nodes = [primary, replica];
 
   const sentinels: RedisNode[] = [];
@@ -233,7 +280,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         '',
       ].join('\n'),
     );
-    sentinels.push(await launched(startNode(port, [conf, '--sentinel', '--loglevel', 'warning'])));
+    sentinels.push(await launched(track(startNode(port, [conf, '--sentinel', '--loglevel', 'warning']))));
   }
 
   const byPort = (port: number): RedisNode => {
