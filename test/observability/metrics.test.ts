@@ -3,7 +3,8 @@ import { AccountsDocument, ViewerDocument } from '../generated/graphql';
 import { ledgerClient } from '../helpers/ledger';
 import type { GraphQLResponse, TestServer } from '../helpers/server';
 import { codes, gql, startTestServer } from '../helpers/server';
-import type { Scrape } from './scrape';
+import type { RedisProcess } from '../helpers/redis-process';
+import { startRedisProcess } from '../helpers/redis-process';
 import { heldRequest, scrape, scrapeUntil } from './scrape';
 
 // Metrics after a scripted sequence: a new transfer, its replay, its key reused for other
@@ -139,7 +140,33 @@ describe('GET /metrics', () => {
   });
 });
 
-/** A scrape's value, for debugging a failing delta. */
-export function series(metrics: Scrape, name: string): string[] {
-  return metrics.text.split('\n').filter((line) => line.startsWith(name));
-}
+describe('GET /metrics: Redis errors by script, and the tenant label when asked for', () => {
+  let redisProcess: RedisProcess;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    redisProcess = await startRedisProcess();
+    server = await startTestServer({ METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', METRICS_TENANT_LABEL: 'true' }, redisProcess.url);
+  });
+  afterAll(async () => {
+    await server.stop();
+    await redisProcess.stop();
+  });
+
+  it('labels requests by tenant with METRICS_TENANT_LABEL, and counts a script that found Redis gone as unavailable', async () => {
+    const { apiKey, tenantId } = await server.newTenant('labelled');
+    const metricsUrl = server.metricsUrl as string;
+    expect((await gql(server.url, AccountsDocument, { first: 1 }, { 'api-key': apiKey })).status).toBe(200);
+    const before = await scrape(metricsUrl);
+    expect(before.value('onceql_requests_total', { tenant: tenantId, code: 'OK' })).toBe(1);
+
+    await redisProcess.stop();
+    const down = await gql(server.url, AccountsDocument, { first: 1 }, { 'api-key': apiKey });
+    expect(down.status).toBe(503);
+    const after = await scrape(metricsUrl);
+    expect(after.value('onceql_redis_script_errors_total', { script: 'admit', kind: 'unavailable' }) - before.value('onceql_redis_script_errors_total', { script: 'admit', kind: 'unavailable' })).toBe(1);
+    expect(after.value('onceql_redis_script_errors_total') - before.value('onceql_redis_script_errors_total')).toBe(1);
+    // Refused before the tenant was known: no tenant to name.
+    expect(after.value('onceql_requests_total', { tenant: 'none', code: 'SERVICE_UNAVAILABLE', status: '503' })).toBe(1);
+  });
+});
