@@ -29,6 +29,8 @@ export interface QueryLimits {
   readonly maxDirectives: number;
   /** Fragment definitions in the document. */
   readonly maxFragments: number;
+  /** Operations in the document (validation reads every one, whichever runs). */
+  readonly maxOperations: number;
   /** Fragment spreads in the document. */
   readonly maxSpreads: number;
   /** Nesting inside introspection (`__schema`, `__type`), `ofType` chains not counted. */
@@ -57,6 +59,8 @@ export const DEFAULT_QUERY_LIMITS: Omit<QueryLimits, 'maxCost'> = {
   maxTokens: 3000,
   maxDirectives: 20,
   maxFragments: 50,
+  // Validation costs ~10 µs per operation on top of its fields; clients send one or a few.
+  maxOperations: 50,
   maxSpreads: 100,
   // __schema > types > fields > args > type > name, as every GraphQL IDE asks it.
   maxIntrospectionDepth: 6,
@@ -354,6 +358,7 @@ export function analyzeQuery(schema: GraphQLSchema, source: string, operationNam
     else if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
   }
   if (fragments.size > limits.maxFragments) return tooComplex(`the document defines ${fragments.size} fragments; the limit is ${limits.maxFragments}`, null, 0);
+  if (operations.length > limits.maxOperations) return tooComplex(`the document defines ${operations.length} operations; the limit is ${limits.maxOperations}`, null, 0);
   const widest = widestSelectionSet(document);
   if (widest > limits.maxSelections) return tooComplex(`a selection set holds ${widest} selections; the limit is ${limits.maxSelections}`, null, 0);
 
