@@ -245,7 +245,7 @@ describe('text is stored as acknowledged, or refused', () => {
 
   it('well-formed text outside ASCII, surrogate pairs included, reads back exactly as sent', async () => {
     const ledger = await newLedger();
-    const name = 'Zoë 🐳 帳戶 \u200d';
+    const name = 'Zoë 🐳 帳戶 👨\u200d👩';
     const reference = 'café ☕ 😀';
     const account = await ledger.post('mutation($name: String!) { createAccount(input: { name: $name, currency: "EUR" }) { id name } }', { name });
     expect(account.status).toBe(200);
