@@ -97,6 +97,9 @@ export class TenantInFlight {
   }
 }
 
+/** How often `monitorEventLoopDelay` samples the loop, in ms. */
+const RESOLUTION_MS = 10;
+
 /**
  * Event-loop lag as the shedder reads it: Node's `monitorEventLoopDelay`, read every `windowMs`;
  * the lag is the lower p99 of the last two windows, so one long pause (a GC, a first compile)
@@ -109,7 +112,7 @@ export class EventLoopLag {
   private lastMs = 0;
 
   constructor(windowMs = 500, private readonly onSample: (lagMs: number) => void = () => undefined) {
-    this.histogram = monitorEventLoopDelay({ resolution: 10 });
+    this.histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     this.histogram.enable();
     this.timer = setInterval(() => this.sample(), windowMs);
     this.timer.unref();
@@ -117,7 +120,8 @@ export class EventLoopLag {
 
   private sample(): void {
     this.previousMs = this.lastMs;
-    this.lastMs = this.histogram.count > 0 ? this.histogram.percentile(99) / 1e6 : 0;
+    // The histogram records whole timer intervals: an idle loop reads about the resolution itself.
+    this.lastMs = this.histogram.count > 0 ? Math.max(0, this.histogram.percentile(99) / 1e6 - RESOLUTION_MS) : 0;
     this.histogram.reset();
     this.onSample(this.ms());
   }

@@ -74,3 +74,28 @@ describe('overload settings', () => {
     expect(() => loadConfig({ TRACING: 'jaeger' })).toThrow(/TRACING/);
   });
 });
+
+describe('EventLoopLag', () => {
+  it('reads about 0 on an idle loop and the lag of a loop kept busy for two windows', async () => {
+    const { EventLoopLag } = await import('../../src/observability/overload');
+    const samples: number[] = [];
+    const lag = new EventLoopLag(300, (ms) => samples.push(ms));
+    try {
+      while (samples.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Loose: only a starved machine reads more on an idle loop.
+      expect(lag.ms()).toBeLessThan(250);
+      // Block the loop for 120 ms at a time (a few times per window), across more than two windows.
+      const blocked = samples.length;
+      while (samples.length < blocked + 3) {
+        const until = Date.now() + 120;
+        while (Date.now() < until) {
+          // busy
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(lag.ms()).toBeGreaterThanOrEqual(60);
+    } finally {
+      lag.stop();
+    }
+  });
+});
