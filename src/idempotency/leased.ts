@@ -5,7 +5,7 @@ import { runScript } from '../redis/scripts';
 import type { FieldStatus } from './atomic';
 import { decodeResult, encodeResult } from './codec';
 import { IdempotencyKeyReusedError, IdempotencyRequestInProgressError } from './errors';
-import { downstreamKey, fencingCounterKey, idempotencyRecordKey } from './key';
+import { downstreamKey, fencingCounterKey, idempotencyRecordKey, legacyIdempotencyRecordKey } from './key';
 
 export interface LeasedIdempotencyOptions {
   readonly redis: RedisClient;
@@ -156,7 +156,7 @@ export class LeasedIdempotency {
     let listener: Awaited<ReturnType<CompletionNotifier['listen']>> | undefined;
     try {
       for (;;) {
-        const claim = (await runScript(this.options.redis, 'claimIdempotencyKey', [recordKey, fencingCounterKey(call.namespace)], [
+        const claim = (await runScript(this.options.redis, 'claimIdempotencyKey', [recordKey, fencingCounterKey(call.namespace), legacyIdempotencyRecordKey(call.namespace, call.key)], [
           call.key,
           call.fingerprint,
           call.mutation,

@@ -19,7 +19,7 @@ export const SCRIPTS = {
   createAccount: { file: 'ledger/scripts/create_account.lua', keys: 5, include: [ATOMIC_IDEMPOTENCY] },
   createTransfer: { file: 'ledger/scripts/create_transfer.lua', keys: 9, include: [ATOMIC_IDEMPOTENCY] },
   loadHashes: { file: 'redis/scripts/load_hashes.lua', keys: 'variadic' },
-  claimIdempotencyKey: { file: 'idempotency/scripts/claim.lua', keys: 2 },
+  claimIdempotencyKey: { file: 'idempotency/scripts/claim.lua', keys: 3 },
   completeIdempotencyKey: { file: 'idempotency/scripts/complete.lua', keys: 1 },
   releaseIdempotencyKey: { file: 'idempotency/scripts/release.lua', keys: 1 },
 } as const satisfies Record<string, { file: string; keys: number | 'variadic'; include?: readonly string[] }>;

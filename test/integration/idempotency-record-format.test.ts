@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { IdempotencyRecordDocument } from '../generated/graphql';
-import { fingerprint, idempotencyRecordKey, legacyIdempotencyRecordKey } from '../../src/idempotency';
+import { encodeResult, fingerprint, idempotencyRecordKey, LeasedIdempotency, legacyIdempotencyRecordKey } from '../../src/idempotency';
 import { LedgerStore } from '../../src/ledger/store';
 import { tenantKeys } from '../../src/redis/keys';
 import { ledgerClient } from '../helpers/ledger';
@@ -123,5 +123,39 @@ describe('idempotency records', () => {
       a: { id: oldId, amount: '15', currency: 'EUR', reference: 'old', createdAt: new Date(1_700_000_000_000).toISOString(), fromAccount: { id: funding }, toAccount: { id: alice } },
       b: { id: freshId, amount: '70', reference: 'lunch' },
     });
+  });
+
+  it('a leased-path record kept under the name before the compact one replays instead of running again', async () => {
+    const namespace = `lp:{p:${randomUUID()}}`;
+    const key = randomUUID();
+    const call = { namespace, key, fingerprint: fingerprint('pay', { amount: 5 }), mutation: 'pay' };
+    const createdAt = Date.now();
+    await server.redis.hset(legacyIdempotencyRecordKey(namespace, key), {
+      key,
+      fingerprint: call.fingerprint,
+      mutation: 'pay',
+      status: 'COMPLETED',
+      createdAt,
+      completedAt: createdAt,
+      expiresAt: createdAt + 60_000,
+      outcome: 'SUCCEEDED',
+      result: encodeResult({ chargeId: 'ch_1' }),
+      errorCode: '',
+      resourceId: 'ch_1',
+      replayCount: 0,
+      token: 1,
+    });
+    await server.redis.pexpire(legacyIdempotencyRecordKey(namespace, key), 60_000);
+    const leased = new LeasedIdempotency({ redis: server.redis, ttlSeconds: 60, leaseMs: 1_000, waitMs: 0 });
+    let runs = 0;
+    const outcome = await leased.execute(call, async () => {
+      runs += 1;
+      return { chargeId: 'ch_2' };
+    });
+    expect(runs).toBe(0);
+    expect(outcome).toEqual({ status: 'REPLAYED', value: { chargeId: 'ch_1' } });
+    // Moved to the compact name on the way, where the next retry finds it directly.
+    expect(await server.redis.exists(legacyIdempotencyRecordKey(namespace, key))).toBe(0);
+    expect(await server.redis.hget(idempotencyRecordKey(namespace, key), 'replayCount')).toBe('1');
   });
 });

@@ -5,6 +5,9 @@
   KEYS[1]  record          hash (v1 record format in atomic.lua)
   KEYS[2]  fencingCounter  string counter of the namespace; INCR gives every claim and take-over a
                            token larger than any before it, also across a release and re-claim
+  KEYS[3]  legacyRecord    the record's name before the compact one (see atomic.lua): a record
+                           found only there is moved to KEYS[1] first (same slot), so a key
+                           recorded by an earlier version is replayed, not run again
 
   ARGV[1]  key          idempotency key as the client sent it
   ARGV[2]  fingerprint  hex SHA-256 of mutation + arguments
@@ -23,6 +26,7 @@
 ]]
 local recordKey = KEYS[1]
 local fencingCounterKey = KEYS[2]
+local legacyRecordKey = KEYS[3]
 
 local key = ARGV[1]
 local fingerprint = ARGV[2]
@@ -32,6 +36,10 @@ local ttlMs = tonumber(ARGV[5])
 
 local now = redis.call('TIME')
 local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+
+if redis.call('EXISTS', recordKey) == 0 and redis.call('EXISTS', legacyRecordKey) == 1 then
+  redis.call('RENAME', legacyRecordKey, recordKey)
+end
 
 -- A string is an atomic-path record (v2, see atomic.lua): that key belongs to another mutation.
 if redis.call('TYPE', recordKey)['ok'] == 'string' then
