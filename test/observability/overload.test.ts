@@ -79,6 +79,10 @@ describe('overload: per-tenant in-flight limit and load shedding', () => {
     const target = await ledger.account('target');
     // Loads createTransfer into the script cache: every later call is one EVALSHA.
     expect((await ledger.transfer(funding, target, '1')).status).toBe(200);
+    // Another tenant, in flight at the same time: the first tenant's limit is not its limit.
+    const other = ledgerClient(server.url, (await server.newTenant('overload-other')).apiKey);
+    const otherFunding = await other.account('funding', 'EUR', true);
+    const otherTarget = await other.account('target');
     const metricsUrl = server.metricsUrl as string;
     const before = await scrape(metricsUrl);
     await takeCommands();
@@ -93,10 +97,12 @@ describe('overload: per-tenant in-flight limit and load shedding', () => {
 
     process.kill(redisProcess.pid, 'SIGSTOP');
     let held: Promise<GraphQLResponse>[] = [];
+    let otherHeld: Promise<GraphQLResponse> | undefined;
     let sheds: GraphQLResponse[];
     try {
-      // 8 writes in flight (waiting for Redis): queries are shed, writes still come in.
-      held = Array.from({ length: 8 }, write);
+      // 8 writes in flight (waiting for Redis), one of them the other tenant's: queries are shed, writes still come in.
+      otherHeld = other.transfer(otherFunding, otherTarget, '1');
+      held = Array.from({ length: 7 }, write);
       await scrapeUntil(metricsUrl, (metrics) => metrics.value('onceql_requests_in_flight') === 8);
       expect(await ready()).toEqual({ status: 503, body: { status: 'shedding load', shedding: 'reads' } });
       expect(await health()).toBe(200);
@@ -122,27 +128,29 @@ describe('overload: per-tenant in-flight limit and load shedding', () => {
       expect(shed.headers.get('retry-after')).toBe('1');
     }
 
-    // The 10 in flight were admitted together: the tenant's first 3 run, 7 get 429.
+    // The 10 in flight were admitted together: the first tenant's first 3 run and its 6 others get
+    // 429; the other tenant's one runs.
     const answers = await Promise.all(held);
     const statuses = answers.map((answer) => answer.status).sort();
-    expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429, 429, 429]);
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429, 429]);
+    expect((await otherHeld)?.status).toBe(200);
     for (const limited of answers.filter((answer) => answer.status === 429)) {
       expect(codes(limited)).toEqual(['CONCURRENCY_LIMITED']);
       expect(limited.headers.get('retry-after')).toBe('1');
       expect(limited.headers.get('ratelimit')).toMatch(/^"tenant";r=\d+;t=\d+$/);
     }
     // Redis, running again, got one admit per request let in and one transfer per request that
-    // ran: nothing from the 50 shed, nor from the 7 limited after their admit.
+    // ran: nothing from the 50 shed, nor from the 6 limited after their admit.
     const commands = await takeCommands();
     // (A refund of unused query cost, should the transfer's estimate ever exceed what it returns, is not the point here.)
     delete commands.refundCost;
-    expect(commands).toEqual({ admit: 10, createTransfer: 3 });
+    expect(commands).toEqual({ admit: 10, createTransfer: 4 });
 
     const after = await scrapeUntil(metricsUrl, (metrics) => metrics.value('onceql_requests_in_flight') === 0);
     const delta = (name: string, labels?: Record<string, string>) => after.value(name, labels) - before.value(name, labels);
     expect(delta('onceql_limiter_decisions_total', { limiter: 'shed', decision: 'refused' })).toBe(50);
-    expect(delta('onceql_limiter_decisions_total', { limiter: 'concurrency', decision: 'refused' })).toBe(7);
-    expect(delta('onceql_requests_total', { code: 'CONCURRENCY_LIMITED', status: '429' })).toBe(7);
+    expect(delta('onceql_limiter_decisions_total', { limiter: 'concurrency', decision: 'refused' })).toBe(6);
+    expect(delta('onceql_requests_total', { code: 'CONCURRENCY_LIMITED', status: '429' })).toBe(6);
     expect(await ready()).toEqual({ status: 200, body: { status: 'ready' } });
     // And the tenant is served again.
     expect((await write()).status).toBe(200);
