@@ -40,7 +40,7 @@ beforeAll(async () => {
   // Build the app as a user would (vite build), into a folder of its own.
   outDir = mkdtempSync(path.join(os.tmpdir(), 'onceql-web-dist-'));
   await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, [path.join(__dirname, '../../node_modules/vite/bin/vite.js'), 'build', WEB, '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { timeout: 120_000 }, (error, _out, err) =>
+    execFile(process.execPath, [path.join(__dirname, '../../node_modules/vite/bin/vite.js'), 'build', WEB, '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { timeout: 240_000 }, (error, _out, err) =>
       error ? reject(new Error(`vite build failed: ${error.message}\n${err}`)) : resolve(),
     );
   });
@@ -60,7 +60,7 @@ beforeAll(async () => {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-}, 180_000);
+}, 300_000);
 afterAll(async () => {
   await browser?.close();
   await proxy?.close();
@@ -89,15 +89,17 @@ describe('examples/web in Chromium', () => {
     // Lose the answer to the first transfer, after the server ran it.
     proxy.setDrop((body) => body.includes('"SendMoney"') && proxy.dropped() === 0);
     const page = await browser.newPage({ viewport: { width: 720, height: 640 } });
+    // Generous bounds for a loaded CI machine: each wait ends as soon as its condition holds.
+    page.setDefaultTimeout(60_000);
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => void pageErrors.push(error.message));
     await page.goto(`${siteOrigin}/?${new URLSearchParams({ api: proxy.url, key: publishable })}`);
-    await page.getByTestId('balance-Alice').filter({ hasText: '100.00 EUR' }).waitFor({ timeout: 20_000 });
+    await page.getByTestId('balance-Alice').filter({ hasText: '100.00 EUR' }).waitFor({ timeout: 60_000 });
 
     await page.getByRole('button', { name: 'Send' }).dblclick();
-    await page.getByTestId('answers').getByText('REPLAYED').first().waitFor({ timeout: 30_000 });
-    await page.getByText('Sending…').waitFor({ state: 'detached', timeout: 30_000 });
-    await page.getByTestId('balance-Bob').filter({ hasText: '2.50 EUR' }).waitFor({ timeout: 10_000 });
+    await page.getByTestId('answers').getByText('REPLAYED').first().waitFor({ timeout: 60_000 });
+    await page.getByText('Sending…').waitFor({ state: 'detached', timeout: 60_000 });
+    await page.getByTestId('balance-Bob').filter({ hasText: '2.50 EUR' }).waitFor({ timeout: 60_000 });
     await page.screenshot({ path: SCREENSHOT });
 
     // One transfer out of Alice, whatever the two clicks and the retry sent.
@@ -110,5 +112,5 @@ describe('examples/web in Chromium', () => {
     expect(await page.getByTestId('balance-Alice').textContent()).toBe('97.50 EUR');
     expect(pageErrors).toEqual([]);
     await page.close();
-  }, 120_000);
+  }, 300_000);
 });
