@@ -256,8 +256,11 @@ describe('HTTP surface', () => {
     expect((await fetch(query)).status).toBe(401);
   });
 
-  it('400 for a body that is not JSON', async () => {
-    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+  it('400 for a body that is not JSON (401 without a key: a body is not read before a key is there)', async () => {
+    const { apiKey } = await server.newTenant();
+    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'api-key': apiKey }, body: '{"query": ' });
     expect(response.status).toBe(400);
+    const anonymous = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    expect(anonymous.status).toBe(401);
   });
 });
