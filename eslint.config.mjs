@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // jest loads these through their default export
-    files: ['test/helpers/global-setup.ts', 'test/helpers/global-teardown.ts', 'eslint.config.mjs', 'examples/web/vite.config.mts'],
+    files: ['test/helpers/global-setup.ts', 'test/helpers/global-teardown.ts', 'eslint.config.mjs', 'examples/web/vite.config.mts', 'packages/graphiql/vite.config.mts'],
     rules: { 'no-restricted-syntax': 'off', 'no-var': 'off' },
   },
   {

@@ -71,6 +71,8 @@ export interface Config {
   /** Origins allowed by CORS besides Apollo Studio. */
   readonly corsOrigins: readonly string[];
   readonly introspection: boolean;
+  /** Serve the bundled, offline GraphiQL at /graphiql/ (GRAPHIQL; default: outside production). */
+  readonly graphiql: boolean;
   readonly logLevel: LogLevel;
   readonly nodeEnv: string;
   readonly production: boolean;
@@ -338,6 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
     overload: overload(env),
     corsOrigins: Object.freeze(origins(optional(env, 'CORS_ORIGINS'))),
     introspection: boolean(env, 'INTROSPECTION', true),
+    graphiql: boolean(env, 'GRAPHIQL', nodeEnv !== 'production'),
     logLevel: logLevel as LogLevel,
     nodeEnv,
     production: nodeEnv === 'production',

@@ -21,6 +21,7 @@ import { startAndListen } from './http/apollo-node';
 import { APOLLO_STUDIO_ORIGIN } from './http/cors';
 import { createDoor } from './http/door';
 import { sandboxLandingPage } from './http/landing-page';
+import { createGraphiQL } from './http/graphiql';
 import { createHttpServer } from './http/node-server';
 import { createGraphQLHandler } from './http/graphql';
 import { idempotencyPlugin } from './idempotency';
@@ -132,6 +133,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
       logger,
       allowedOrigins: new Set([APOLLO_STUDIO_ORIGIN, ...config.corsOrigins]),
       allowLoopbackOrigins: config.nodeEnv === 'development',
+      graphiql: config.graphiql ? createGraphiQL({ devApiKey: config.production ? undefined : deps.devApiKey }) : undefined,
       isReady: () => pingRedis(redis),
       shedding: () => observability.shedder.level(),
       graphql: observe.handler(createGraphQLHandler({ apollo, admit, beforeBody: observe.beforeBody(admitStep.beforeBody), maxBodyBytes: config.http.maxBodyBytes, trust, landingPage })),

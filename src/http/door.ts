@@ -20,6 +20,8 @@ export interface DoorOptions {
   /** For /readyz: what the process sheds now (overload); anything but `none` is not ready. */
   shedding?(): string;
   readonly graphql: GraphQLHandler;
+  /** The offline GraphiQL at /graphiql/ (./graphiql.ts), when enabled. */
+  readonly graphiql?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
 }
 
 const REQUEST_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
@@ -60,6 +62,7 @@ export function createDoor(options: DoorOptions): (req: http.IncomingMessage, re
       }
       return options.graphql(req, res, url, requestId);
     }
+    if (options.graphiql?.(req, res, url) === true) return;
     return sendRefusal(req, res, refusal(ErrorCode.NOT_FOUND, `No route for ${req.method} ${url.pathname.slice(0, 200)}; the API is at /graphql.`));
   }
 
