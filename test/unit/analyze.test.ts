@@ -301,6 +301,7 @@ describe("validation's work is bounded by the caps (OverlappingFieldsCanBeMerged
   it('accepts every operation onceql ships and both introspection queries IDEs send', () => {
     const dir = path.resolve(__dirname, '../operations');
     const documents = readdirSync(dir).map((file) => readFileSync(path.join(dir, file), 'utf8'));
+    documents.push(readFileSync(path.resolve(__dirname, '../../examples/web/src/operations.graphql'), 'utf8'));
     documents.push(getIntrospectionQuery(), getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }));
     for (const document of documents) {
       const operations = parse(document).definitions.flatMap((definition) => (definition.kind === Kind.OPERATION_DEFINITION && definition.name ? [definition.name.value] : []));
