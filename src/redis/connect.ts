@@ -47,8 +47,11 @@ export async function openRedis(config: Config, logger: Logger, options: StartMa
       try {
         await client.quit();
       } catch {
-        client.disconnect();
+        // disconnected below either way
       }
+      // Also after a QUIT: a Sentinel client's failover detector keeps its own connections to the
+      // sentinels open (and the process alive) until the client is disconnected.
+      client.disconnect();
       await managed?.stop();
     },
   };

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { ALL_SCOPES } from '../../src/auth/api-key';
 import { AuthStore } from '../../src/auth/store';
@@ -23,6 +25,27 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.kill();
   await group?.stop();
+});
+
+it('admin CLI through the sentinels with WAIT 1: create-tenant answers once the replica has the tenant and its key, and exits', async () => {
+  const cli = path.resolve(__dirname, '../../dist/src/auth/cli.js');
+  // Not spawnSync: the replication link is relayed by this process, which must keep running.
+  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, [cli, 'create-tenant', '--name', 'through sentinel'], { env: { PATH: process.env.PATH, ...group.env, REDIS_WAIT_REPLICAS: '1' }, timeout: 20_000 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : (child.exitCode ?? -1), stdout, stderr }),
+    );
+  });
+  // It exits by itself (a Sentinel client's failover detector would otherwise keep it alive).
+  expect([result.code, result.stderr]).toEqual([0, '']);
+  const { tenantId, apiKey } = JSON.parse(result.stdout) as { tenantId: string; apiKey: string };
+  const keyId = apiKey.split('_')[2] as string;
+  const primary = await group.primary();
+  const replica = new Redis((group.nodes.find((node) => node !== primary) as { url: string }).url);
+  try {
+    expect(await replica.exists(`oq:{t:${tenantId}}:tenant`, `oq:{t:${tenantId}}:apikey:${keyId}`)).toBe(2);
+  } finally {
+    replica.disconnect();
+  }
 });
 
 const TRANSFER = 'mutation($input: CreateTransferInput!, $key: String) { createTransfer(input: $input, idempotencyKey: $key) { id } }';

@@ -171,6 +171,8 @@ export async function startReplicationLink(upstreamPort: number): Promise<Replic
     replica.pipe(primary);
     primary.pipe(replica);
     for (const socket of [replica, primary]) {
+      // No Nagle delay: replication and its acks pass at once, as on a direct connection.
+      socket.setNoDelay(true);
       socket.on('error', () => undefined);
       socket.on('close', () => {
         replica.destroy();
