@@ -25,3 +25,23 @@ export function ConnectionListSize(): ReturnType<typeof Directive> {
 export function ApiKeysListSize(): ReturnType<typeof Directive> {
   return Directive(`@listSize(assumedSize: ${MAX_API_KEYS_PER_TENANT})`);
 }
+
+/**
+ * The most entries an api key's allowlist holds: validateNewApiKey (src/auth/store.ts) refuses
+ * more (test/unit/analyze.test.ts checks the two agree).
+ */
+export const MAX_ALLOWLIST_ENTRIES = 100;
+
+/**
+ * An api key's allowlist: at most MAX_ALLOWLIST_ENTRIES ranges, each up to 43 characters (a
+ * full IPv6 CIDR). Priced like every list of scalars (1 point per 16 items, rounded up), so each
+ * alias of it costs 7 points per key and the list is not repeated for free.
+ */
+export function AllowlistListSize(): ReturnType<typeof Directive> {
+  return Directive(`@listSize(assumedSize: ${MAX_ALLOWLIST_ENTRIES})`);
+}
+
+/** An api key's scopes: each of READ, WRITE, ADMIN at most once (validateNewApiKey removes repeats). */
+export function ScopesListSize(): ReturnType<typeof Directive> {
+  return Directive('@listSize(assumedSize: 3)');
+}

@@ -1,4 +1,5 @@
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { AllowlistListSize, ScopesListSize } from './cost';
 import { DateTimeScalar } from './scalars';
 
 export enum ScopeEnum {
@@ -32,9 +33,11 @@ export class ApiKey {
   prefix!: string;
 
   @Field(() => [ScopeEnum])
+  @ScopesListSize()
   scopes!: ScopeEnum[];
 
   @Field(() => [String])
+  @AllowlistListSize()
   ipAllowlist!: string[];
 
   @Field(() => DateTimeScalar)

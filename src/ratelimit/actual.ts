@@ -1,7 +1,7 @@
 import { isLeafType, isObjectType, Kind } from 'graphql';
 import type { DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLNamedType, GraphQLObjectType, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
-import { objectsIn, priceOf } from './weights';
+import { leafListCost, objectsIn, priceOf } from './weights';
 
 /**
  * `actualQueryCost`: the same rules as the estimate (weights.ts), applied to what the response
@@ -48,6 +48,11 @@ function objectCost(walk: ResponseWalk, type: GraphQLObjectType, fields: Map<str
     const price = priceOf(walk.schema, type, field);
     // A list that answered null returned nothing; the estimate may have priced it at size 0.
     if (price.isList && value[responseKey] === null) continue;
+    const item = value[responseKey];
+    if (price.isLeafList && Array.isArray(item)) {
+      total += leafListCost(item.length, price.weight);
+      continue;
+    }
     total += valueCost(walk, price.weight, price.namedType, nodes, value[responseKey]);
   }
   return total;

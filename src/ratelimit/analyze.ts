@@ -1,4 +1,4 @@
-import { getNamedType, GraphQLError, isObjectType, Kind, SchemaMetaFieldDef, TypeMetaFieldDef, valueFromAST, valueFromASTUntyped } from 'graphql';
+import { getNamedType, GraphQLError, isObjectType, Kind, SchemaMetaFieldDef, TypeMetaFieldDef, valueFromAST, valueFromASTUntyped, visit } from 'graphql';
 import type {
   DocumentNode,
   FieldNode,
@@ -12,13 +12,20 @@ import type {
 import { parseRemembered } from './parsed-documents';
 import { checkVariables, DEFAULT_VARIABLE_LIMITS } from './variables';
 import type { VariableLimits } from './variables';
-import { DEFAULT_LIST_SIZE, introspectionWeight, priceOf } from './weights';
+import { DEFAULT_LIST_SIZE, introspectionWeight, leafListCost, priceOf } from './weights';
 import type { ListSize } from './weights';
 
 /** Caps on a query's shape, enforced before execution. */
 export interface QueryLimits {
   /** Largest estimated cost of one query (QUERY_COST_MAX). */
   readonly maxCost: number;
+  /**
+   * Characters of the query text, checked before it is parsed: tokens bound the parse's steps, not
+   * its bytes, and a few long strings made validation print and compare ~1 MB of arguments.
+   */
+  readonly maxQueryLength: number;
+  /** Characters of one string literal (block strings included) in the document. */
+  readonly maxStringLiteralLength: number;
   /** Nesting depth of fields (introspection fields not counted: they have their own cap). */
   readonly maxDepth: number;
   /** Aliased fields, counted as the query would run: a fragment's aliases once per spread. */
@@ -54,6 +61,12 @@ export interface QueryLimits {
 }
 
 export const DEFAULT_QUERY_LIMITS: Omit<QueryLimits, 'maxCost'> = {
+  // The largest document onceql expects is an IDE's introspection query (~2 KB); a document at the
+  // 3,000-token cap averages under 22 characters a token (names, punctuation, indentation), so
+  // 64 KiB refuses only documents padded with long strings or comments.
+  maxQueryLength: 65_536,
+  // A literal is bounded like a variable string: the same value can be sent either way.
+  maxStringLiteralLength: DEFAULT_VARIABLE_LIMITS.maxStringLength,
   maxDepth: 12,
   maxAliases: 30,
   maxTokens: 3000,
@@ -189,7 +202,9 @@ function fieldSummary(walk: Walk, node: FieldNode, parent: GraphQLNamedType | un
   const children = node.selectionSet ? selectionSetSummary(walk, node.selectionSet, childType, listSize?.sizedFields ?? []) : emptySummary();
   // Each alias inside an introspection root may ask for the whole again.
   if (introspectionRoot !== undefined) summary.cost = weight * (1 + children.aliases);
-  else if (sized) summary.cost = weight + children.cost;
+  // A sized list of scalars: the parent's size counts its appearances, each rounded up alone.
+  else if (sized) summary.cost = price?.isLeafList ? leafListCost(1, weight) : weight + children.cost;
+  else if (price?.isLeafList) summary.cost = leafListCost(size, weight);
   else if (price?.isList) summary.cost = size * (weight + children.cost);
   else if (listSize !== null && listSize.sizedFields.length > 0) summary.cost = weight + (children.cost - children.sizedCost) + size * children.sizedCost;
   else summary.cost = weight + children.cost;
@@ -324,6 +339,17 @@ function effectiveVariables(operation: OperationDefinitionNode, variables: Recor
   return { ...effective, ...variables };
 }
 
+/** The longest string literal of the document (one walk over a document the token cap bounded). */
+function longestStringLiteral(document: DocumentNode): number {
+  let longest = 0;
+  visit(document, {
+    StringValue(node) {
+      longest = Math.max(longest, node.value.length);
+    },
+  });
+  return longest;
+}
+
 function tooComplex(reason: string, cost: number | null, visitedNodes: number): QueryAnalysis {
   return { kind: 'tooComplex', reason, cost: cost !== null && Number.isFinite(cost) ? cost : null, visitedNodes };
 }
@@ -340,6 +366,7 @@ function tooComplex(reason: string, cost: number | null, visitedNodes: number): 
  * fields, the width of each selection set and the repeats of one response key are capped too.
  */
 export function analyzeQuery(schema: GraphQLSchema, source: string, operationName: string | undefined, variables: Record<string, unknown>, limits: QueryLimits): QueryAnalysis {
+  if (source.length > limits.maxQueryLength) return tooComplex(`the query is longer than ${limits.maxQueryLength} characters`, null, 0);
   const variablesProblem = checkVariables(variables, limits.variables);
   if (variablesProblem !== null) return tooComplex(variablesProblem, null, 0);
   let document: DocumentNode;
@@ -350,6 +377,9 @@ export function analyzeQuery(schema: GraphQLSchema, source: string, operationNam
       return tooComplex(`the document has more than ${limits.maxTokens} tokens`, null, 0);
     }
     return { kind: 'unparsed' };
+  }
+  if (longestStringLiteral(document) > limits.maxStringLiteralLength) {
+    return tooComplex(`a string in the query is longer than ${limits.maxStringLiteralLength} characters`, null, 0);
   }
   const operations: OperationDefinitionNode[] = [];
   const fragments = new Map<string, FragmentDefinitionNode>();
@@ -377,6 +407,7 @@ export function analyzeQuery(schema: GraphQLSchema, source: string, operationNam
         const root = schema.getRootType(definition.operation) ?? undefined;
         summary = selectionSetSummary(walk, definition.selectionSet, root, []);
         summary.directives += definition.directives?.length ?? 0;
+        for (const variable of definition.variableDefinitions ?? []) summary.directives += variable.directives?.length ?? 0;
         if (definition === operation) selected = summary;
       }
       const problem = shapeProblem(summary, limits);

@@ -7,8 +7,15 @@ import type { GraphQLArgument, GraphQLField, GraphQLNamedType, GraphQLObjectType
  * analysis (analyze.ts) and the after-the-fact count (actual.ts) price with the same numbers.
  */
 
-/** Defaults for what carries no `@cost` (DESIGN.md): scalars and enums 0, objects 1, mutations 10. */
-export const DEFAULT_WEIGHTS = { leaf: 0, composite: 1, mutationField: 10 } as const;
+/**
+ * Defaults for what carries no `@cost` (DESIGN.md): scalars and enums 0, objects 1, mutations 10.
+ * An item of a list of scalars or enums costs 1/16 (`leafListItem`), a list's total rounded up: a
+ * lone scalar rides in its object's price, but a list of them is as long as its size says (100
+ * IPv6 ranges of an allowlist are ~4.5 KB), so it must be paid for, or aliases repeat it for free.
+ * One item is a short string, a sixteenth of a typical object's bytes or less; and a power of two
+ * keeps size × weight exact, so the estimate and the count round alike.
+ */
+export const DEFAULT_WEIGHTS = { leaf: 0, composite: 1, mutationField: 10, leafListItem: 1 / 16 } as const;
 
 /** The size of a list whose field has no `@listSize` and no slicing argument. */
 export const DEFAULT_LIST_SIZE = 100;
@@ -71,6 +78,11 @@ export interface FieldPrice {
   readonly listSize: ListSize | null;
   /** True for a list field without `sizedFields`: its own cost and its selection's are multiplied. */
   readonly isList: boolean;
+  /**
+   * True for a list of scalars or enums: it costs `weight` per item (DEFAULT_WEIGHTS.leafListItem
+   * unless a `@cost` says otherwise), the list's total rounded up ({@link leafListCost}).
+   */
+  readonly isLeafList: boolean;
   /** The type its selection set is read against. */
   readonly namedType: GraphQLNamedType;
   /** Arguments that carry a weight of their own (`@cost` on an argument definition). */
@@ -119,18 +131,24 @@ export function priceOf(schema: GraphQLSchema, parent: GraphQLObjectType, field:
   if (price === undefined) {
     const namedType = getNamedType(field.type);
     const isMutationField = parent === schema.getMutationType();
-    const fallback = isLeafType(namedType) ? DEFAULT_WEIGHTS.leaf : isMutationField ? DEFAULT_WEIGHTS.mutationField : DEFAULT_WEIGHTS.composite;
+    const list = isList(field.type);
+    const isLeafList = list && isLeafType(namedType);
+    const fallback = isLeafList ? DEFAULT_WEIGHTS.leafListItem : isLeafType(namedType) ? DEFAULT_WEIGHTS.leaf : isMutationField ? DEFAULT_WEIGHTS.mutationField : DEFAULT_WEIGHTS.composite;
     const weight = weightOf(schema, field) ?? weightOf(schema, namedType) ?? fallback;
     const declared = listSizeOf(schema, field);
-    const list = isList(field.type);
     const listSize = declared ?? (list ? { assumedSize: DEFAULT_LIST_SIZE, slicingArguments: [], sizedFields: [], requireOneSlicingArgument: false } : null);
     const argumentWeights = new Map<string, number>();
     for (const argument of field.args as readonly GraphQLArgument[]) {
       const argumentWeight = weightOf(schema, argument);
       if (argumentWeight !== null) argumentWeights.set(argument.name, argumentWeight);
     }
-    price = { weight, listSize, isList: list && (listSize?.sizedFields.length ?? 0) === 0, namedType, argumentWeights };
+    price = { weight, listSize, isList: list && (listSize?.sizedFields.length ?? 0) === 0, isLeafList, namedType, argumentWeights };
     perSchema.set(key, price);
   }
   return price;
+}
+
+/** What a list of `items` scalars costs at `weight` each: rounded up, so the estimate and the count agree. */
+export function leafListCost(items: number, weight: number): number {
+  return Math.ceil(items * weight);
 }

@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSchema, getIntrospectionQuery, graphqlSync, Kind, parse, validate, visit } from 'graphql';
 import type { DocumentNode, OperationDefinitionNode } from 'graphql';
+import { validateNewApiKey } from '../../src/auth/store';
+import { MAX_ALLOWLIST_ENTRIES } from '../../src/graphql/cost';
 import { buildLedgerSchema } from '../../src/graphql/schema';
 import { actualQueryCost, analyzeQuery, DEFAULT_QUERY_LIMITS, introspectionWeights } from '../../src/ratelimit';
 import type { QueryAnalysis, QueryLimits } from '../../src/ratelimit';
@@ -39,7 +41,8 @@ describe('cost rules (DESIGN.md, read from the schema directives)', () => {
     expect(costOf('mutation { createTransfer(input: {fromAccountId: "a", toAccountId: "b", amount: "1", currency: "EUR"}) { fromAccount { transfers(first: 5) { edges { node { id } } } } } }')).toBe(
       10 + 1 + (1 + 5 * 2),
     );
-    expect(costOf('{ apiKeys { id scopes } }')).toBe(100);
+    // scopes: 3 items at 1/16 each, rounded up to 1.
+    expect(costOf('{ apiKeys { id scopes } }')).toBe(200);
   });
 
   it('reads @cost on fields, types and arguments and @listSize from any schema that declares them', () => {
@@ -323,5 +326,75 @@ describe("validation's work is bounded by the caps (OverlappingFieldsCanBeMerged
     // The red team's document with 300 ids in place of 2,980 (refused): reads grow with the square.
     const attack = validationReads(`{ viewer { tenant { ${'id '.repeat(300)} } } }`);
     expect(attack.reads / attack.fieldNodes).toBeGreaterThan(200);
+  });
+});
+
+describe('second red-team pass', () => {
+  const QUERY_COST_MAX = 1000;
+  const operationsOf = (text: string): string[] => parse(text).definitions.flatMap((definition) => (definition.kind === Kind.OPERATION_DEFINITION && definition.name ? [definition.name.value] : []));
+
+  it('prices lists of scalars by their size, aliases included, so 30 aliased allowlists are refused', () => {
+    // Each allowlist: 100 ranges at 1/16 each, 7 points; each key 1 more.
+    expect(costOf('{ apiKeys { ipAllowlist } }')).toBe(100 * (1 + 7));
+    const aliased = `{ apiKeys { ${Array.from({ length: 30 }, (_, i) => `a${i}: ipAllowlist`).join(' ')} } }`;
+    expect(costOf(aliased)).toBe(100 * (1 + 30 * 7));
+    expect(analyzeQuery(schema, aliased, undefined, {}, { ...DEFAULT_QUERY_LIMITS, maxCost: QUERY_COST_MAX })).toMatchObject({ kind: 'tooComplex' });
+    // Through a fragment and a mutation's result too.
+    expect(costOf('query { apiKeys { ...K } } fragment K on ApiKey { x: ipAllowlist y: ipAllowlist }')).toBe(100 * (1 + 2 * 7));
+    expect(costOf('mutation { createApiKey(input: {name: "k", scopes: [READ]}) { apiKey { scopes ipAllowlist } } }')).toBe(10 + 1 + 1 + 7);
+  });
+
+  it("declares the allowlist's assumed size as the most entries the validator accepts", () => {
+    const ranges = (count: number): string[] => Array.from({ length: count }, (_, i) => `2001:db8:${i.toString(16)}::/48`);
+    expect(validateNewApiKey({ name: 'k', scopes: ['read'], ipAllowlist: ranges(MAX_ALLOWLIST_ENTRIES) }).ipAllowlist).toHaveLength(MAX_ALLOWLIST_ENTRIES);
+    expect(() => validateNewApiKey({ name: 'k', scopes: ['read'], ipAllowlist: ranges(MAX_ALLOWLIST_ENTRIES + 1) })).toThrow();
+  });
+
+  it('counts lists of scalars the same way after execution, never above the estimate', () => {
+    const query = '{ apiKeys { a: ipAllowlist b: ipAllowlist scopes } }';
+    const document = parse(query);
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    const full = Array.from({ length: 100 }, (_, i) => `10.0.${i}.0/24`);
+    const data = { apiKeys: [{ a: full, b: full, scopes: ['READ', 'WRITE', 'ADMIN'] }, { a: ['10.0.0.1'], b: ['10.0.0.1'], scopes: ['READ'] }, { a: [], b: [], scopes: ['READ'] }] };
+    // Key 1: 1 + 7 + 7 + 1; key 2: 1 + 1 + 1 + 1; key 3: 1 + 0 + 0 + 1.
+    expect(actualQueryCost(schema, document, operation, {}, data)).toBe(16 + 4 + 2);
+    expect(actualQueryCost(schema, document, operation, {}, { apiKeys: Array.from({ length: 100 }, () => data.apiKeys[0]) })).toBe(costOf(query));
+  });
+
+  it('refuses a long query before parsing it, and long string literals, whatever the tokens', () => {
+    const long = `{ ${'account(id: "x") { id } '.repeat(10)} } #${'x'.repeat(DEFAULT_QUERY_LIMITS.maxQueryLength)}`;
+    expect(analyze(long)).toEqual({ kind: 'tooComplex', reason: `the query is longer than ${DEFAULT_QUERY_LIMITS.maxQueryLength} characters`, cost: null, visitedNodes: 0 });
+    // The red team's document: 8 strings of 120 KB, ~960 KB in 40 tokens.
+    const strings = `{ ${Array.from({ length: 8 }, (_, i) => `a${i}: account(id: "${String(i).repeat(120_000)}") { id }`).join(' ')} }`;
+    expect(analyze(strings)).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('longer than') });
+    // Within the length cap, each literal is capped too: plain and block strings, in arguments,
+    // input objects, lists and directive arguments.
+    const at = DEFAULT_QUERY_LIMITS.maxStringLiteralLength;
+    for (const literal of [`"${'x'.repeat(at + 1)}"`, `"""${'x'.repeat(at + 1)}"""`]) {
+      for (const query of [`{ account(id: ${literal}) { id } }`, `mutation { createAccount(input: {name: ${literal}, currency: "EUR"}) { id } }`, `{ __type(name: "x") { name @skip(if: false) } viewer { tenant { id } } a: account(id: "y") { id } } query Q($s: String = ${literal}) { __typename }`]) {
+        expect(analyzeQuery(schema, query, query.includes('query Q') ? 'Q' : undefined, {}, limits)).toMatchObject({ kind: 'tooComplex', reason: `a string in the query is longer than ${at} characters` });
+      }
+    }
+    expect(analyze(`{ account(id: "${'x'.repeat(at)}") { id } }`).kind).toBe('ok');
+    expect(analyze(`{ account(id: "x") { id } } # ${'x'.repeat(30_000)}`).kind).toBe('ok');
+  });
+
+  it('counts directives on variable definitions', () => {
+    const directives = (count: number): string => '@deprecated '.repeat(count);
+    const query = (count: number): string => `query($a: Int ${directives(count)}) { __typename }`;
+    expect(analyze(query(DEFAULT_QUERY_LIMITS.maxDirectives)).kind).toBe('ok');
+    expect(analyze(query(DEFAULT_QUERY_LIMITS.maxDirectives + 1))).toMatchObject({ kind: 'tooComplex', reason: expect.stringContaining('directives') });
+    expect(analyze(`query($a: Int @x, $b: Int ${directives(DEFAULT_QUERY_LIMITS.maxDirectives - 1)}) { __typename @skip(if: false) }`)).toMatchObject({ kind: 'tooComplex' });
+  });
+
+  it("keeps every operation onceql ships under QUERY_COST_MAX, the api key listing with its allowlists included", () => {
+    const dir = path.resolve(__dirname, '../operations');
+    for (const file of readdirSync(dir)) {
+      const text = readFileSync(path.join(dir, file), 'utf8');
+      for (const name of operationsOf(text)) {
+        const analysis = analyzeQuery(schema, text, name, {}, { ...DEFAULT_QUERY_LIMITS, maxCost: QUERY_COST_MAX });
+        expect([name, analysis.kind]).toEqual([name, 'ok']);
+      }
+    }
   });
 });
