@@ -11,39 +11,31 @@ export class ClientAbortedError extends Error {
 export type BodyRead =
   | { readonly kind: 'read'; readonly text: string }
   /** Over the limit: nothing kept. `drained` when the rest was read and dropped, so the connection can stay open. */
-  | { readonly kind: 'tooLarge'; readonly drained: boolean };
+  | { readonly kind: 'tooLarge'; readonly drained: boolean }
+  /** Not whole within the deadline: what arrived is dropped, the rest left unread. */
+  | { readonly kind: 'timedOut' };
 
 /**
  * Reads a request body of at most `maxBytes`. Past that nothing more is kept, but the rest is read
  * and dropped (up to `discardBytes` more) so that the 413 reaches a client still sending: closing
  * a socket with unread data makes the kernel answer RST, and the client sees a reset instead of
- * the answer. A declared Content-Length over the limit skips straight to dropping. Rejects with
- * ClientAbortedError when the client goes away first.
+ * the answer. A declared Content-Length over the limit skips straight to dropping. With
+ * `deadlineMs`, a body not whole by then is `timedOut`. Rejects with ClientAbortedError when the
+ * client goes away first.
  */
-export function readBody(req: http.IncomingMessage, maxBytes: number, discardBytes: number): Promise<BodyRead> {
+export function readBody(req: http.IncomingMessage, maxBytes: number, discardBytes: number, deadlineMs?: number): Promise<BodyRead> {
   const declared = Number(req.headers['content-length']);
   const overDeclared = Number.isFinite(declared) && declared > maxBytes;
-  return consume(req, overDeclared ? 0 : maxBytes, discardBytes).then((outcome) => {
+  return consume(req, overDeclared ? 0 : maxBytes, discardBytes, deadlineMs).then((outcome) => {
+    if (outcome.kind === 'timedOut') return outcome;
     if (outcome.kind === 'kept') return { kind: 'read', text: Buffer.concat(outcome.chunks).toString('utf8') };
     return { kind: 'tooLarge', drained: outcome.kind === 'drained' };
   });
 }
 
-/**
- * Reads and drops what is left of a request refused before its body was read (up to
- * `discardBytes`). Resolves true when the request ended, false past the cap or on an abort: the
- * connection must then be closed.
- */
-export function discardBody(req: http.IncomingMessage, discardBytes: number): Promise<boolean> {
-  return consume(req, 0, discardBytes).then(
-    (outcome) => outcome.kind !== 'overflow',
-    () => false,
-  );
-}
+type Consumed = { readonly kind: 'kept'; readonly chunks: Buffer[] } | { readonly kind: 'drained' } | { readonly kind: 'overflow' } | { readonly kind: 'timedOut' };
 
-type Consumed = { readonly kind: 'kept'; readonly chunks: Buffer[] } | { readonly kind: 'drained' } | { readonly kind: 'overflow' };
-
-function consume(req: http.IncomingMessage, keepBytes: number, discardBytes: number): Promise<Consumed> {
+function consume(req: http.IncomingMessage, keepBytes: number, discardBytes: number, deadlineMs?: number): Promise<Consumed> {
   // Not `req.complete`: that is true once Node has received the whole body, which may still sit
   // unread in the stream (when the door awaited something, e.g. the key check, before reading).
   if (req.readableEnded) return Promise.resolve({ kind: 'kept', chunks: [] });
@@ -54,7 +46,16 @@ function consume(req: http.IncomingMessage, keepBytes: number, discardBytes: num
     let kept = 0;
     let dropped = 0;
     let keeping = keepBytes > 0;
+    const timer =
+      deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            stop();
+            req.pause();
+            resolve({ kind: 'timedOut' });
+          }, deadlineMs);
     const stop = () => {
+      if (timer !== undefined) clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);

@@ -73,7 +73,8 @@ export function createDoor(options: DoorOptions): (req: http.IncomingMessage, re
     res.setHeader('X-Api-Version', API_VERSION);
     const url = new URL(req.url ?? '/', 'http://localhost');
     route(req, res, url, requestId).catch((error: unknown) => {
-      if (error instanceof ClientAbortedError || (req.destroyed && !res.writableFinished)) {
+      // Not `req.destroyed`: Node sets it once a request's body has been read whole, client or not.
+      if (error instanceof ClientAbortedError || req.socket.destroyed) {
         // The client went away: nothing is wrong on our side, and nobody is left to answer.
         logger.debug('client closed the connection before the answer', { requestId });
         res.destroy();

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
-import { isLoopback } from '../auth/ip';
+import { isLocalBrowser } from './this-machine';
 
 /**
  * GraphiQL for exploring the API without internet: Apollo Sandbox loads from a CDN, so on a
@@ -12,7 +12,7 @@ import { isLoopback } from '../auth/ip';
 export interface GraphiQLOptions {
   /** The built bundle: index.html and assets/. Default: @onceql/graphiql's dist. */
   readonly distDir?: string;
-  /** The development key, shown only to a loopback browser with no proxy in between. */
+  /** The development key, shown only to a loopback browser with no proxy in between that names this machine (see isLocalBrowser). */
   readonly devApiKey?: string;
 }
 
@@ -67,8 +67,8 @@ export function createGraphiQL(options: GraphiQLOptions = {}): (req: http.Incomi
       return true;
     }
     if (url.pathname === '/graphiql/') {
-      const local = isLoopback(req.socket.remoteAddress) && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
-      const headers: Record<string, string> = local && options.devApiKey !== undefined ? { 'api-key': options.devApiKey } : {};
+      // As for Sandbox: a loopback socket is not enough (DNS rebinding), the browser must name this machine.
+      const headers: Record<string, string> = options.devApiKey !== undefined && isLocalBrowser(req) ? { 'api-key': options.devApiKey } : {};
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.setHeader('cache-control', 'no-store');
       res.end(template.replace(CONFIG_MARK, configScript(headers)));

@@ -1,17 +1,18 @@
 import type http from 'node:http';
-import type { ApolloServer, BaseContext, HeaderMap, HTTPGraphQLRequest } from '@apollo/server';
+import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import type { Admit, BeforeBody } from '../admit/admit';
 import { graphQLParams } from '../admit/params';
-import { clientAddress, isLoopback } from '../auth/ip';
+import { clientAddress } from '../auth/ip';
 import type { TrustFunction } from '../auth/ip';
 import type { ApiError } from '../errors';
 import { ErrorCode, HTTP_STATUS, ServiceUnavailableError, UnauthenticatedError } from '../errors';
 import { isRedisUnavailable } from '../redis/client';
 import { headerMapOf, writeGraphQLResponse } from './apollo-node';
-import { discardBody, readBody } from './body';
+import { readBody } from './body';
 import type { SandboxLandingPage } from './landing-page';
 import type { Refusal } from './respond';
 import { refusal, sendRefusal } from './respond';
+import { isLocalBrowser } from './this-machine';
 
 export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   readonly apollo: ApolloServer<TContext>;
@@ -30,6 +31,20 @@ export type GraphQLHandler = (req: http.IncomingMessage, res: http.ServerRespons
 
 /** How much more than the body limit is read and dropped so that a refusal reaches the client. */
 const DISCARD_FACTOR = 4;
+
+/**
+ * How long a body may take to arrive while its api key is not proven (a small body, read before
+ * its key is authenticated). Normal clients send a few KiB at once; someone dribbling bodies on
+ * many connections with made-up keys holds each one for this long at most, not for
+ * HTTP_REQUEST_TIMEOUT_MS.
+ */
+export const UNPROVEN_BODY_TIMEOUT_MS = 2000;
+
+/**
+ * How long a connection refused before its body was read stays open after the answer, so that
+ * the client can read the answer before the socket closes; then it is destroyed.
+ */
+const REFUSED_CLOSE_GRACE_MS = 1000;
 
 /**
  * Largest body read before its api key is proven. A larger one, or one of undeclared length
@@ -56,32 +71,6 @@ function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** `localhost`, `127.0.0.1` or `[::1]`, with any port or none. */
-const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
-
-/** Whether a URL (an Origin or Referer header) is http(s) on a loopback name. */
-function isLoopbackUrl(value: string): boolean {
-  if (!/^https?:\/\//i.test(value)) return false;
-  try {
-    return LOOPBACK_HOST.test(new URL(value).host);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether the browser asked for this machine by a loopback name: the Host header, and the Origin
- * and Referer headers when sent. A loopback socket is not enough: with DNS rebinding, a page of
- * attacker.example makes the browser on this machine call 127.0.0.1 under the attacker's name,
- * and the page it reads back must not hold the dev key.
- */
-function namesThisMachine(headers: HeaderMap): boolean {
-  const host = headers.get('host');
-  const origin = headers.get('origin');
-  const referer = headers.get('referer');
-  return host !== undefined && LOOPBACK_HOST.test(host) && (origin === undefined || isLoopbackUrl(origin)) && (referer === undefined || isLoopbackUrl(referer));
-}
-
 /**
  * `/graphql`, step by step: who is calling (X-Forwarded-For through the trusted proxies), the
  * body (JSON only, within the limit), the admit step (authenticate and charge, or refuse), then
@@ -91,10 +80,19 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
   const { apollo, admit, maxBodyBytes, trust } = options;
   const discardBytes = maxBodyBytes * DISCARD_FACTOR;
 
-  /** Refuses a request whose body is not read yet: drop the body first, so the answer is not lost to a reset. */
-  async function refuseUnread(req: http.IncomingMessage, res: http.ServerResponse, refused: Refusal): Promise<void> {
-    if (!(await discardBody(req, discardBytes))) res.setHeader('connection', 'close');
+  /**
+   * Refuses a request whose body is not read yet, at once, and closes its connection: waiting
+   * for the body to drain would let anyone hold a request open for free by dribbling one. Node
+   * closes the socket once the answer is written; a client that does not read its answer is cut
+   * off after a short grace.
+   */
+  function refuseUnread(req: http.IncomingMessage, res: http.ServerResponse, refused: Refusal): void {
+    res.setHeader('connection', 'close');
     sendRefusal(req, res, refused);
+    const socket = req.socket;
+    const timer = setTimeout(() => socket.destroy(), REFUSED_CLOSE_GRACE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   return async function handleGraphQL(req, res, url, requestId) {
@@ -117,7 +115,9 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
         early = { error: new ServiceUnavailableError() };
       }
       if (early !== null) return refuseUnread(req, res, early);
-      const read = await readBody(req, maxBodyBytes, discardBytes);
+      // A small body is read before its key is proven: it gets a short deadline.
+      const read = await readBody(req, maxBodyBytes, discardBytes, declaresSmallBody(req) ? UNPROVEN_BODY_TIMEOUT_MS : undefined);
+      if (read.kind === 'timedOut') return refuseUnread(req, res, refusal(ErrorCode.REQUEST_TIMEOUT, `The request body was not received within ${UNPROVEN_BODY_TIMEOUT_MS} ms.`));
       if (read.kind === 'tooLarge') {
         if (!read.drained) res.setHeader('connection', 'close');
         return sendRefusal(req, res, refusal(ErrorCode.PAYLOAD_TOO_LARGE, `The request body exceeds ${maxBodyBytes} bytes.`, { maxBodyBytes }));
@@ -157,10 +157,8 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     }
 
     const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
-    // Only a browser on this machine, straight to the socket (no proxy in between), that calls
-    // this machine by a loopback name, sees the dev key (see namesThisMachine).
-    const local = isLoopback(req.socket.remoteAddress) && !headers.has('x-forwarded-for') && !headers.has('forwarded') && namesThisMachine(headers);
-    const response = await options.landingPage.withDevKey(params === null && local, () =>
+    // Only a browser on this machine, straight to the socket, by a loopback name, sees the dev key.
+    const response = await options.landingPage.withDevKey(params === null && isLocalBrowser(req), () =>
       apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest,
         context: async () => {

@@ -6,7 +6,7 @@ export { createMetricsServer } from './metrics-server';
 export type { OverloadLimits, RequestKind, ShedLevel } from './overload';
 export { EventLoopLag, LoadShedder, TenantInFlight } from './overload';
 export type { RequestIdentity, RequestObservabilityOptions } from './requests';
-export { RequestObservability, requestKind } from './requests';
+export { noteUnexpectedError, RequestObservability, requestKind } from './requests';
 export type { Tracing, TracingOptions } from './tracing';
 export { startTracing } from './tracing';
 export type { Observability } from './observability';

@@ -53,15 +53,33 @@ class RequestRecord {
   /** Refused by the load shedder already (not counted twice). */
   shed = false;
   span: Span | undefined;
+  /** Requests in flight when this one entered (its body read); set by `enter`. */
+  inFlightBefore = 0;
+  /** Leaves the in-flight count; set once the request entered it. */
+  leave: (() => void) | undefined;
+  /** Unexpected errors met while answering (see `noteUnexpectedError`). */
+  unexpectedErrors = 0;
 
-  constructor(
-    readonly requestId: string,
-    /** Requests in flight when this one came in. */
-    readonly inFlightBefore: number,
-  ) {}
+  constructor(readonly requestId: string) {}
 }
 
 const RECORD = Symbol('onceql.requestRecord');
+
+/** The record of the request being handled, from the handler through the admit step into Apollo. */
+const current = new AsyncLocalStorage<RequestRecord>();
+
+/**
+ * Counts an unexpected error of the request being handled and returns how many it has met so far
+ * (1 outside a request). One failure (Redis refusing a script) fails every root field of a
+ * request alike: the caller logs the first few whole and only counts the rest, which the
+ * request's own log line reports.
+ */
+export function noteUnexpectedError(): number {
+  const record = current.getStore();
+  if (record === undefined) return 1;
+  record.unexpectedErrors += 1;
+  return record.unexpectedErrors;
+}
 
 /** Fields resolved by a Redis call (root fields are all traced as well). */
 const IO_FIELDS = new Set(['Account.transfers', 'Transfer.fromAccount', 'Transfer.toAccount']);
@@ -73,12 +91,13 @@ const IDEMPOTENCY_ERRORS: Readonly<Record<string, IdempotencyOutcome>> = { IDEMP
  * Logs, metrics, traces and overload protection of `/graphql`, fitted around the door's handler
  * and the admit step without changing either:
  *
- * - `handler(h)` wraps the handler: the request counts in flight until its answer ends, then
- *   gives one log line and its metrics; with tracing, it runs inside a server span continuing
- *   the caller's `traceparent`.
- * - `admit(a)` wraps the admit step: before it (so before any Redis call) the process sheds
- *   load, queries first; after it, the per-tenant in-flight limit; the limiters' decisions are
- *   counted.
+ * - `handler(h)` wraps the handler: when the answer ends, one log line and its metrics; with
+ *   tracing, it runs inside a server span continuing the caller's `traceparent`.
+ * - `admit(a)` wraps the admit step: the request counts in flight from here (its body read)
+ *   until its answer ends; before the step (so before any Redis call) the process sheds load,
+ *   queries first; after it, the per-tenant in-flight limit; the limiters' decisions are counted.
+ *   A request whose body is still arriving is not in flight: otherwise anyone could dribble
+ *   bodies on many connections, unauthenticated, and make the process shed everyone else's work.
  * - `plugin()` reads the operation and the answer from Apollo (and, with tracing, times the
  *   resolvers that do I/O).
  * - `script` times each Lua script call (see `observeScripts`).
@@ -88,7 +107,6 @@ const IDEMPOTENCY_ERRORS: Readonly<Record<string, IdempotencyOutcome>> = { IDEMP
  * keeps) into Apollo.
  */
 export class RequestObservability {
-  private readonly current = new AsyncLocalStorage<RequestRecord>();
   private readonly tracing: boolean;
   private readonly retryAfterMs: number;
 
@@ -98,29 +116,34 @@ export class RequestObservability {
   }
 
   handler(inner: GraphQLHandler): GraphQLHandler {
-    const { shedder, metrics } = this.options;
+    const { metrics } = this.options;
     return (req, res, url, requestId) => {
-      const record = new RequestRecord(requestId, shedder.inFlight);
-      const leave = shedder.enter();
-      metrics.inFlight.inc();
+      const record = new RequestRecord(requestId);
       res.once('close', () => {
-        leave();
-        metrics.inFlight.dec();
+        if (record.leave !== undefined) {
+          record.leave();
+          metrics.inFlight.dec();
+        }
         record.releaseTenant?.();
         this.finish(record, res);
       });
-      if (!this.tracing) return this.current.run(record, () => inner(req, res, url, requestId));
+      if (!this.tracing) return current.run(record, () => inner(req, res, url, requestId));
       const span = startServerSpan(`${req.method ?? 'GET'} /graphql`, callerContext(req.headers), { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname });
       record.span = span;
       const active = trace.setSpan(traceContext.active(), span);
-      return traceContext.with(active, () => this.current.run(record, () => inner(req, res, url, requestId)));
+      return traceContext.with(active, () => current.run(record, () => inner(req, res, url, requestId)));
     };
   }
 
   admit<TContext extends object>(inner: Admit<TContext>, identify: (context: TContext) => RequestIdentity): Admit<TContext> {
     const { shedder, tenants, metrics } = this.options;
     return async (input) => {
-      const record = this.current.getStore();
+      const record = current.getStore();
+      if (record !== undefined && record.leave === undefined) {
+        record.inFlightBefore = shedder.inFlight;
+        record.leave = shedder.enter();
+        metrics.inFlight.inc();
+      }
       if (record !== undefined && !record.shed) {
         record.operationName = input.params.operationName?.slice(0, 100);
         const level = shedder.level(record.inFlightBefore);
@@ -168,9 +191,9 @@ export class RequestObservability {
   beforeBody<TInput extends { readonly headers: HeaderMap; readonly proveKey: boolean }>(inner: (input: TInput) => Promise<Refusal | null>): (input: TInput) => Promise<Refusal | null> {
     const { shedder, metrics } = this.options;
     return async (input) => {
-      const record = this.current.getStore();
+      const record = current.getStore();
       if (record !== undefined) {
-        const level = shedder.level(record.inFlightBefore);
+        const level = shedder.level();
         const apiKey = apiKeyFromHeaders((name) => input.headers.get(name));
         const unproven = apiKey === null || parseApiKey(apiKey) === null || input.proveKey;
         if (level === 'all' || (level === 'reads' && unproven)) {
@@ -302,6 +325,7 @@ export class RequestObservability {
       status,
       code,
       ...(idempotency.length > 0 ? { idempotency } : {}),
+      ...(record.unexpectedErrors > 0 ? { unexpectedErrors: record.unexpectedErrors } : {}),
     });
 
     const span = record.span;
@@ -338,10 +362,12 @@ function answerCode(answer: FormattedExecutionResult | undefined, status: number
 /**
  * Whether a request reads or writes, for shedding reads first. Called only while the process is
  * shedding reads, so the parse (bounded by the token cap) happens only then. Anything that cannot
- * be told to be a mutation counts as a read.
+ * be told to be a mutation counts as a read, except a trusted document named by its hash alone:
+ * it may be a mutation (its text is looked up only in Redis, after this), and a write must not be
+ * shed as a read.
  */
 export function requestKind(params: GraphQLParams, maxTokens = 3000): RequestKind {
-  if (typeof params.query !== 'string') return 'read';
+  if (typeof params.query !== 'string') return params.extensions?.persistedQuery !== undefined ? 'write' : 'read';
   try {
     const operation = getOperationAST(parse(params.query, { maxTokens, noLocation: true }), params.operationName);
     return operation?.operation === 'mutation' ? 'write' : 'read';

@@ -5,29 +5,38 @@ import type { GraphQLResponse, TestServer } from '../helpers/server';
 import { codes, gql, startTestServer } from '../helpers/server';
 import type { RedisProcess } from '../helpers/redis-process';
 import { startRedisProcess } from '../helpers/redis-process';
-import { heldRequest, scrape, scrapeUntil } from './scrape';
+import { scrape, scrapeUntil } from './scrape';
 
 // Metrics after a scripted sequence: a new transfer, its replay, its key reused for other
 // arguments (422), a request over the rate limit (429) and one shed while the process is "full"
 // (503). Each counter must move by exactly what the answers say happened.
 describe('GET /metrics', () => {
+  let redisProcess: RedisProcess;
   let server: TestServer;
   let metricsUrl: string;
 
   beforeAll(async () => {
+    // Redis of this test's own: frozen (SIGSTOP) to hold one request in flight.
+    redisProcess = await startRedisProcess();
     server = await startTestServer({
       METRICS_PORT: '0',
       METRICS_HOST: '127.0.0.1',
+      // The held request waits for the frozen Redis instead of timing out.
+      REDIS_COMMAND_TIMEOUT_MS: '60000',
       // Each tenant may make 20 requests at once and 1 per second after that.
       RATE_LIMIT_PER_SECOND: '1',
       RATE_LIMIT_BURST: '20',
       // One request in flight is enough to shed queries, two to shed everything.
       SHED_READS_IN_FLIGHT: '1',
       SHED_WRITES_IN_FLIGHT: '2',
-    });
+    }, redisProcess.url);
     metricsUrl = server.metricsUrl as string;
   });
-  afterAll(() => server.stop());
+  afterAll(async () => {
+    process.kill(redisProcess.pid, 'SIGCONT');
+    await server.stop();
+    await redisProcess.stop();
+  });
 
   it('is served on its own port, not on the API port', async () => {
     const metrics = await scrape(metricsUrl);
@@ -73,16 +82,22 @@ describe('GET /metrics', () => {
     }
     expect(rateLimited && codes(rateLimited)).toEqual(['RATE_LIMITED']);
 
-    // A request whose body is still coming is in flight: a query now is shed.
-    const held = heldRequest(server.origin, JSON.stringify({ query: '{ viewer { tenant { id } } }' }), { 'api-key': apiKey });
-    await scrapeUntil(metricsUrl, (metrics) => metrics.value('onceql_requests_in_flight') === 1);
-    const shed = await gql(server.url, ViewerDocument, {}, { 'api-key': apiKey });
+    // A request waiting for Redis (frozen) is in flight: a query now is shed, before any Redis call.
+    process.kill(redisProcess.pid, 'SIGSTOP');
+    const held = gql(server.url, ViewerDocument, {}, { 'api-key': apiKey });
+    let shed: GraphQLResponse;
+    try {
+      await scrapeUntil(metricsUrl, (metrics) => metrics.value('onceql_requests_in_flight') === 1);
+      shed = await gql(server.url, ViewerDocument, {}, { 'api-key': apiKey });
+    } finally {
+      process.kill(redisProcess.pid, 'SIGCONT');
+    }
     expect(shed.status).toBe(503);
     expect(codes(shed)).toEqual(['SERVICE_UNAVAILABLE']);
     expect(shed.headers.get('retry-after')).toBe('1');
-    const heldAnswer = await held.finish();
+    const heldAnswer = await held;
     expect(heldAnswer.status).toBe(200);
-    answers.push({ status: 200, headers: new Headers(), body: JSON.parse(heldAnswer.body) as GraphQLResponse['body'] });
+    answers.push(heldAnswer);
 
     const after = await scrapeUntil(metricsUrl, (metrics) => metrics.value('onceql_requests_in_flight') === 0);
     const delta = (name: string, labels?: Record<string, string>) => after.value(name, labels) - before.value(name, labels);

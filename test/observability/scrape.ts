@@ -1,5 +1,3 @@
-import http from 'node:http';
-
 /** One scrape of a Prometheus text endpoint: the value of a metric summed over the series whose labels include `labels`. */
 export interface Scrape {
   readonly text: string;
@@ -39,34 +37,4 @@ export async function scrapeUntil(url: string, done: (metrics: Scrape) => boolea
     if (Date.now() > deadline) throw new Error('the metrics never reached the expected state');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/**
- * A POST /graphql whose body is sent in two parts: the request is in flight (the server is
- * reading its body) until `finish` sends the rest. Holds the process's in-flight count up without
- * touching Redis.
- */
-export function heldRequest(origin: string, body: string, headers: Record<string, string>): { finish(): Promise<{ status: number; body: string }> } {
-  const url = new URL('/graphql', origin);
-  let held: http.ClientRequest | undefined;
-  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(
-      { method: 'POST', host: url.hostname, port: url.port, path: url.pathname, headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, agent: false },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.write(body.slice(0, 1));
-    held = req;
-  });
-  return {
-    finish() {
-      held?.end(body.slice(1));
-      return response;
-    },
-  };
 }

@@ -1,0 +1,132 @@
+import type { Redis } from 'ioredis';
+import type { RedisProcess } from '../helpers/redis-process';
+import { startRedisProcess } from '../helpers/redis-process';
+import { codes, connectTestRedis, gql, startTestServer } from '../helpers/server';
+import type { TestServer } from '../helpers/server';
+import type { RawConnection } from './door.helpers';
+import { connect, eventually, request } from './door.helpers';
+
+/**
+ * What a second red-team review of the HTTP door found, each attack made over real HTTP, refused,
+ * and a normal client served beside it.
+ */
+
+const VIEWER = '{ viewer { tenant { id } } }';
+const CREATE_ACCOUNT = 'mutation($input: CreateAccountInput!) { createAccount(input: $input) { id } }';
+const statusOf = (text: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+
+describe('1. bodies dribbled on many connections do not make the server shed everyone else', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ SHED_READS_IN_FLIGHT: '20', SHED_WRITES_IN_FLIGHT: '40', SHED_READS_LAG_MS: '600000', SHED_WRITES_LAG_MS: '600000' });
+  });
+  afterAll(() => server.stop());
+
+  it('answers keyless ones at once, cuts made-up keys off after the body deadline, and serves another tenant meanwhile', async () => {
+    const { apiKey } = await server.newTenant('victim');
+    const host = new URL(server.origin).host;
+    const keyless: RawConnection[] = [];
+    const madeUp: RawConnection[] = [];
+    // A well-formed key nobody issued: a small body is read before the key is proven.
+    const madeUpKey = `${apiKey.slice(0, -4)}AAAA`;
+    // 200 connections from 4 loopback addresses, 50 each (under the per-address cap of 100).
+    for (let i = 0; i < 200; i++) {
+      const withKey = i % 2 === 1;
+      const connection = await connect(server.origin, `127.0.0.${2 + (i % 4)}`);
+      const head = ['POST /graphql HTTP/1.1', `host: ${host}`, 'content-type: application/json', ...(withKey ? [`api-key: ${madeUpKey}`, 'content-length: 100'] : ['content-length: 100000'])];
+      connection.socket.write(`${head.join('\r\n')}\r\n\r\n{"query":`);
+      (withKey ? madeUp : keyless).push(connection);
+    }
+    const dribble = setInterval(() => {
+      for (const connection of [...keyless, ...madeUp]) if (!connection.isClosed()) connection.socket.write(' ');
+    }, 100);
+    try {
+      const served: number[] = [];
+      const ready: number[] = [];
+      // While the made-up keys' bodies are still arriving (or being cut off), the victim is served.
+      await eventually(async () => {
+        const created = await gql(server.url, CREATE_ACCOUNT, { input: { name: `a${served.length}`, currency: 'EUR' } }, { 'api-key': apiKey });
+        served.push(created.status === 200 && codes(created).length === 0 ? 200 : created.status);
+        ready.push((await request(server.origin, { path: '/readyz' })).status);
+        return madeUp.every((connection) => connection.isClosed()) && keyless.every((connection) => connection.isClosed());
+      }, 400);
+      expect(served.length).toBeGreaterThan(0);
+      expect(served.every((status) => status === 200)).toBe(true);
+      expect(ready.every((status) => status === 200)).toBe(true);
+      // Each attacker got its answer: 401 without a key (429 once its address is throttled), 408 for a body not whole within the deadline.
+      expect(keyless.every((connection) => [401, 429].includes(statusOf(connection.received())))).toBe(true);
+      expect(madeUp.map((connection) => statusOf(connection.received()))).toEqual(madeUp.map(() => 408));
+    } finally {
+      clearInterval(dribble);
+      for (const connection of [...keyless, ...madeUp]) connection.socket.destroy();
+    }
+  });
+});
+
+describe('2. an internal error after the body is read', () => {
+  let redisProcess: RedisProcess;
+  let server: TestServer;
+  let admin: Redis;
+  beforeAll(async () => {
+    redisProcess = await startRedisProcess();
+    server = await startTestServer({}, redisProcess.url);
+    admin = (await connectTestRedis(redisProcess.url)) as Redis;
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    await server.stop();
+    await redisProcess.stop();
+  });
+
+  it('is answered 500 in the one error shape and logged at error level, not as a client abort', async () => {
+    const { apiKey } = await server.newTenant();
+    expect((await gql(server.url, VIEWER, {}, { 'api-key': apiKey })).status).toBe(200);
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      const before = server.logger.lines.length;
+      const failed = await gql(server.url, CREATE_ACCOUNT, { input: { name: 'oom', currency: 'EUR' } }, { 'api-key': apiKey });
+      expect(failed.status).toBe(500);
+      expect(failed.body).toEqual({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      const lines = server.logger.lines.slice(before);
+      expect(lines.filter((line) => line.level === 'error').length).toBeGreaterThanOrEqual(1);
+      expect(lines.filter((line) => line.code === 'CLIENT_CLOSED_REQUEST')).toEqual([]);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+    }
+    // Served again once Redis has room.
+    expect((await gql(server.url, VIEWER, {}, { 'api-key': apiKey })).status).toBe(200);
+  });
+});
+
+describe('3. the development key in GraphiQL and DNS rebinding', () => {
+  const DEV_KEY = 'oq_devtenant_devkey_0123456789abcdefghijklmnopqrstuvwxyz';
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ NODE_ENV: 'development', GRAPHIQL: 'true' }, undefined, DEV_KEY);
+  });
+  afterAll(() => server.stop());
+
+  const page = (headers: Record<string, string> = {}) => request(server.origin, { path: '/graphiql/', headers: { accept: 'text/html', ...headers } });
+  const port = () => new URL(server.origin).port;
+
+  it('is not in the page for a browser that reached this machine under another name, and still is for loopback names', async () => {
+    const attacks: Record<string, string>[] = [
+      { host: `attacker.example:${port()}` },
+      { host: 'attacker.example' },
+      { host: `127.0.0.1.attacker.example:${port()}` },
+      { host: `localhost:${port()}`, origin: 'http://attacker.example' },
+      { host: `localhost:${port()}`, referer: `http://attacker.example:${port()}/x` },
+      { host: `localhost:${port()}`, origin: 'null' },
+      { host: `localhost:${port()}`, 'x-forwarded-for': '127.0.0.1' },
+    ];
+    for (const headers of attacks) {
+      const answer = await page(headers);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toContain('__ONCEQL_GRAPHIQL__');
+      expect(answer.body).not.toContain(DEV_KEY);
+    }
+    const loopbackNames: Record<string, string>[] = [{}, { host: `localhost:${port()}` }, { host: '[::1]:1234' }, { host: `127.0.0.1:${port()}`, origin: `http://localhost:${port()}`, referer: `http://127.0.0.1:${port()}/graphiql/` }];
+    for (const headers of loopbackNames) expect((await page(headers)).body).toContain(DEV_KEY);
+  });
+});
