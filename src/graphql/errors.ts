@@ -6,6 +6,7 @@ import * as ledgerErrors from '../ledger/errors';
 import { isRedisUnavailable, WriteOutcomeUnknownError } from '../redis/client';
 import * as authErrors from '../auth/errors';
 import type { Logger } from '../observability/logger';
+import { noteUnexpectedError } from '../observability/requests';
 
 type DomainModules = typeof ledgerErrors & typeof authErrors;
 /** Every error class the domain modules export: a new one without a row below fails the type check. */
@@ -85,6 +86,9 @@ function clientMessage(formatted: GraphQLFormattedError, error: unknown): string
   return boundedMessage(variableErrorMessage(formatted.message, reason));
 }
 
+/** Unexpected errors of one request logged whole; more are only counted. */
+const UNEXPECTED_ERRORS_LOGGED = 3;
+
 /**
  * Apollo `formatError`: errors with a public code go out with a bounded message that does not
  * echo the input (and without stack traces); graphql-js's variable errors are BAD_USER_INPUT;
@@ -108,7 +112,9 @@ export function formatError(logger: Logger) {
       const { stacktrace: _stacktrace, http: _http, ...extensions } = mapped.extensions;
       return { message: boundedMessage(mapped.message), locations: formatted.locations, path: formatted.path, extensions };
     }
-    logger.error('unexpected error', { error: original, path: formatted.path });
+    // One failure often fails every root field alike: the first few are logged, the rest counted
+    // (the request's log line says how many).
+    if (noteUnexpectedError() <= UNEXPECTED_ERRORS_LOGGED) logger.error('unexpected error', { error: original, path: formatted.path });
     return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
 }

@@ -71,9 +71,54 @@ function prettyFormatter(): ((line: string) => string) | null {
   }
 }
 
+/** Longest message and stack of a logged error, and of any other string in it, in characters. */
+const ERROR_MESSAGE_CHARS = 1000;
+const ERROR_STACK_CHARS = 4000;
+/** How deep causes and nested fields of a logged error are followed, and how many of each. */
+const ERROR_DEPTH = 3;
+const ERROR_ITEMS = 20;
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/** A value inside a logged error, bounded: strings cut, at most ERROR_ITEMS entries, ERROR_DEPTH levels. */
+function bounded(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return cut(value, ERROR_MESSAGE_CHARS);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= ERROR_DEPTH) return '[nested]';
+  if (value instanceof Error) return serializeError(value, depth + 1);
+  if (Array.isArray(value)) return value.slice(0, ERROR_ITEMS).map((item) => bounded(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value).slice(0, ERROR_ITEMS)) out[key] = bounded(item, depth + 1);
+  return out;
+}
+
+/**
+ * pino's error serializer (type, message, stack, own fields, causes), bounded: the message and
+ * stack are cut, and so is everything else in it. ioredis puts the command that failed on its
+ * errors (`command: { name, args }`): the args hold keys with tenants' idempotency keys in them,
+ * and a script's whole Lua text, so only the command's name is kept.
+ */
+export function serializeError(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error)) return bounded(error, depth);
+  const { type, message, stack, ...rest } = pino.stdSerializers.err(error) as { type: string; message: string; stack: string; [field: string]: unknown };
+  const out: Record<string, unknown> = { type, message: cut(String(message), ERROR_MESSAGE_CHARS), stack: cut(String(stack), ERROR_STACK_CHARS) };
+  for (const [key, value] of Object.entries(rest).slice(0, ERROR_ITEMS)) {
+    if (key === 'command') {
+      const name = (value as { name?: unknown } | null)?.name;
+      out.command = { name: typeof name === 'string' ? cut(name, 64) : undefined };
+      continue;
+    }
+    out[key] = bounded(value, depth + 1);
+  }
+  return out;
+}
+
 /**
  * A pino logger writing one JSON object per line: `time` (ISO), `level` (its name), `msg`, then
- * the fields. Errors under `error` or `err` are written with name, message and stack. Fields named
+ * the fields. Errors under `error` or `err` are written with name, message and stack, bounded (see
+ * `serializeError`). Fields named
  * like secrets are censored, and any api key in a line keeps only its public prefix.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -88,7 +133,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
+      serializers: { error: serializeError, err: serializeError },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
     destination,

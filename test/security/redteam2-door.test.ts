@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { tenantKeys } from '../../src/redis/keys';
+import { ledgerClient } from '../helpers/ledger';
 import type { RedisProcess } from '../helpers/redis-process';
 import { startRedisProcess } from '../helpers/redis-process';
 import { codes, connectTestRedis, gql, startTestServer } from '../helpers/server';
@@ -128,5 +130,54 @@ describe('3. the development key in GraphiQL and DNS rebinding', () => {
     }
     const loopbackNames: Record<string, string>[] = [{}, { host: `localhost:${port()}` }, { host: '[::1]:1234' }, { host: `127.0.0.1:${port()}`, origin: `http://localhost:${port()}`, referer: `http://127.0.0.1:${port()}/graphiql/` }];
     for (const headers of loopbackNames) expect((await page(headers)).body).toContain(DEV_KEY);
+  });
+});
+
+describe('4. a failing Redis script in the logs', () => {
+  let server: TestServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startTestServer();
+    redis = (await connectTestRedis()) as Redis;
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it('logs neither the idempotency key nor the Lua text, in bounded lines, a few per request', async () => {
+    const { tenantId, apiKey } = await server.newTenant();
+    const ledger = ledgerClient(server.url, apiKey);
+    const from = await ledger.account('from', 'EUR', true);
+    const to = await ledger.account('to');
+    // The tenant's sequence is made a hash: every script that takes a number fails with WRONGTYPE.
+    const sequence = tenantKeys(tenantId).sequence;
+    await redis.del(sequence);
+    await redis.hset(sequence, 'x', '1');
+    const before = server.logger.lines.length;
+    const secret = 'SECRET-IDEM-KEY-12345';
+    const failed = await ledger.transfer(from, to, '1', 'EUR', null, secret);
+    expect(failed.status).toBe(500);
+    expect(codes(failed)).toEqual(['INTERNAL_SERVER_ERROR']);
+    // 20 failing root fields in one request.
+    const fields = Array.from({ length: 20 }, (_, i) => `t${i}: createTransfer(input: $input, idempotencyKey: "${secret}-${i}") { id }`);
+    const many = await gql(server.url, `mutation($input: CreateTransferInput!) { ${fields.join(' ')} }`, { input: { fromAccountId: from, toAccountId: to, amount: '1', currency: 'EUR' } }, { 'api-key': apiKey });
+    expect(codes(many)).toEqual(fields.map(() => 'INTERNAL_SERVER_ERROR'));
+    // A normal client is still served.
+    expect((await gql(server.url, VIEWER, {}, { 'api-key': apiKey })).status).toBe(200);
+
+    const lines = server.logger.lines.slice(before);
+    const errors = lines.filter((line) => line.level === 'error');
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    expect(errors.length).toBeLessThanOrEqual(1 + 3);
+    expect(JSON.stringify(errors)).toMatch(/WRONGTYPE/);
+    expect(lines.find((line) => line.unexpectedErrors === 20)).toBeDefined();
+    for (const line of lines) {
+      const text = JSON.stringify(line);
+      expect(text).not.toContain(secret);
+      expect(text).not.toMatch(/redis\.call|KEYS\[1\]|ARGV\[1\]/);
+      expect(text.length).toBeLessThan(8000);
+    }
+    await redis.del(sequence);
   });
 });
