@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { tenantKeys } from '../../src/redis/keys';
 import { ledgerClient } from '../helpers/ledger';
+import { scrapeUntil } from '../observability/scrape';
 import type { RedisProcess } from '../helpers/redis-process';
 import { startRedisProcess } from '../helpers/redis-process';
 import { codes, connectTestRedis, gql, startTestServer } from '../helpers/server';
@@ -179,5 +181,47 @@ describe('4. a failing Redis script in the logs', () => {
       expect(text.length).toBeLessThan(8000);
     }
     await redis.del(sequence);
+  });
+});
+
+describe('5. a trusted mutation sent by its hash alone while reads are shed', () => {
+  let redisProcess: RedisProcess;
+  let server: TestServer;
+  beforeAll(async () => {
+    redisProcess = await startRedisProcess();
+    server = await startTestServer({ METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', REDIS_COMMAND_TIMEOUT_MS: '60000', SHED_READS_IN_FLIGHT: '1', SHED_WRITES_IN_FLIGHT: '1000' }, redisProcess.url);
+  });
+  afterAll(async () => {
+    process.kill(redisProcess.pid, 'SIGCONT');
+    await server.stop();
+    await redisProcess.stop();
+  });
+
+  it('is not shed as a read, while a query is', async () => {
+    const { tenantId, apiKey } = await server.newTenant();
+    const sha256Hash = createHash('sha256').update(CREATE_ACCOUNT).digest('hex');
+    await server.auth.registerDocuments(tenantId, new Map([[sha256Hash, CREATE_ACCOUNT]]));
+    const headers = { 'api-key': apiKey };
+    const byHash = { extensions: { persistedQuery: { version: 1, sha256Hash } }, variables: { input: { name: 'by hash', currency: 'EUR' } } };
+    const post = (body: unknown) => fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    // One query waits for the frozen Redis: the process now sheds reads.
+    process.kill(redisProcess.pid, 'SIGSTOP');
+    let held: Promise<Response> | undefined;
+    let mutation: Promise<Response> | undefined;
+    try {
+      held = post({ query: VIEWER });
+      await scrapeUntil(server.metricsUrl as string, (metrics) => metrics.value('onceql_requests_in_flight') === 1);
+      const shed = await post({ query: VIEWER });
+      expect(shed.status).toBe(503);
+      mutation = post(byHash);
+      await scrapeUntil(server.metricsUrl as string, (metrics) => metrics.value('onceql_requests_in_flight') === 2);
+    } finally {
+      process.kill(redisProcess.pid, 'SIGCONT');
+    }
+    const [heldAnswer, mutationAnswer] = await Promise.all([held, mutation]);
+    expect(heldAnswer?.status).toBe(200);
+    expect(mutationAnswer?.status).toBe(200);
+    const created = (await mutationAnswer?.json()) as { data?: { createAccount?: { id?: string } } };
+    expect(typeof created.data?.createAccount?.id).toBe('string');
   });
 });
