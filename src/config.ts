@@ -99,6 +99,12 @@ export interface HttpLimits {
   readonly requestTimeoutMs: number;
   /** How long an idle keep-alive connection stays open (HTTP_KEEP_ALIVE_TIMEOUT_MS, default 5000). */
   readonly keepAliveTimeoutMs: number;
+  /**
+   * How long a connection with a request open may see no traffic either way before it is
+   * destroyed (HTTP_RESPONSE_TIMEOUT_MS, default 30000): a client that stops reading its answer
+   * would otherwise hold the answer's memory for as long as it likes.
+   */
+  readonly responseTimeoutMs: number;
   /** Largest request body (HTTP_MAX_BODY_BYTES, default 1 MiB); more gets 413. */
   readonly maxBodyBytes: number;
   /** Open connections in all (HTTP_MAX_CONNECTIONS, default 10000). */
@@ -114,7 +120,10 @@ export interface ObservabilitySettings {
    * serves none. A port of its own keeps metrics off the public API: expose it to Prometheus only.
    */
   readonly metricsPort: number | undefined;
-  /** Address the metrics listener binds (METRICS_HOST, default HOST). */
+  /**
+   * Address the metrics listener binds (METRICS_HOST, default 127.0.0.1, not HOST: with HOST=0.0.0.0
+   * the metrics would be public too; set it to reach them from another machine).
+   */
   readonly metricsHost: string;
   /** A `tenant` label on the request counter (METRICS_TENANT_LABEL, default false): one series per tenant. */
   readonly metricsTenantLabel: boolean;
@@ -241,20 +250,21 @@ function httpLimits(env: Env): HttpLimits {
     headersTimeoutMs,
     requestTimeoutMs,
     keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 10, 600_000),
+    responseTimeoutMs: integer(env, 'HTTP_RESPONSE_TIMEOUT_MS', 30_000, 50, 3_600_000),
     maxBodyBytes: integer(env, 'HTTP_MAX_BODY_BYTES', 1024 * 1024, 1024, 100 * 1024 * 1024),
     maxConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     maxConnectionsPerIp: integer(env, 'HTTP_MAX_CONNECTIONS_PER_IP', 100, 1, 1_000_000),
   });
 }
 
-function observability(env: Env, host: string): ObservabilitySettings {
+function observability(env: Env): ObservabilitySettings {
   const metricsPort = optional(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65535);
   const otlpEndpoint = optional(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? optional(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const tracing = (optional(env, 'TRACING') ?? (otlpEndpoint === undefined ? 'off' : 'otlp')).toLowerCase();
   if (tracing !== 'off' && tracing !== 'otlp') throw new ConfigError(`TRACING must be off or otlp, got "${env.TRACING}"`);
   return Object.freeze({
     metricsPort,
-    metricsHost: optional(env, 'METRICS_HOST') ?? host,
+    metricsHost: optional(env, 'METRICS_HOST') ?? '127.0.0.1',
     metricsTenantLabel: boolean(env, 'METRICS_TENANT_LABEL', false),
     tracing: tracing === 'otlp',
     serviceName: optional(env, 'OTEL_SERVICE_NAME') ?? 'onceql',
@@ -336,7 +346,7 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerMinute: integer(env, 'AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
     trustProxy: trustProxy(env),
     http: httpLimits(env),
-    observability: observability(env, optional(env, 'HOST') ?? 'localhost'),
+    observability: observability(env),
     overload: overload(env),
     corsOrigins: Object.freeze(origins(optional(env, 'CORS_ORIGINS'))),
     introspection: boolean(env, 'INTROSPECTION', true),

@@ -25,7 +25,7 @@ const DOMAIN_ERRORS: { readonly [K in DomainErrorName]: (error: DomainErrorOf<K>
   InsufficientFundsError: (error) => new ApiError(ErrorCode.INSUFFICIENT_FUNDS, error.message, { accountId: error.accountId }),
   BalanceLimitExceededError: (error) => new ApiError(ErrorCode.BALANCE_LIMIT_EXCEEDED, error.message),
   AuthInputError: (error) => new BadUserInputError(error.message, error.field),
-  ApiKeyNotFoundError: (error) => new ApiError(ErrorCode.NOT_FOUND, error.message, { apiKeyId: error.keyId }),
+  ApiKeyNotFoundError: (error) => new ApiError(ErrorCode.NOT_FOUND, error.message, { apiKeyId: error.keyId.slice(0, 64) }),
   KeyEscalationError: (error) => new ApiError(ErrorCode.FORBIDDEN, error.message, { rule: error.rule }),
 };
 

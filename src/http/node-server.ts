@@ -25,7 +25,8 @@ export const MAX_HEADER_LINES = 100;
 
 /**
  * A `node:http` server (requests go to its 'request' listeners) with the door's limits set with Node's own options: time to send the
- * headers, time to send the whole request, the idle keep-alive time, and a cap on open connections
+ * headers, time to send the whole request, the idle keep-alive time, the time a request's connection
+ * may stay silent (an answer nobody reads), and a cap on open connections
  * (`maxConnections`). Beside them, what Node has no option for: a cap per client address, a
  * 413 before a declared-too-large body is sent (`Expect: 100-continue`), and the errors Node
  * answers itself (timeouts, malformed requests) in the API's one error shape.
@@ -39,6 +40,9 @@ export function createHttpServer(options: HttpServerOptions): http.Server {
     connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
   });
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // No traffic either way for this long while a request is open (an answer the client does not
+  // read, stuck in the socket's buffer): Node destroys the socket, and the answer's memory is freed.
+  server.timeout = limits.responseTimeoutMs;
   server.maxHeadersCount = 0;
   server.maxConnections = limits.maxConnections;
 

@@ -67,7 +67,9 @@ describe('overload settings', () => {
 
   it('metrics are off without METRICS_PORT; tracing is on with an OTLP endpoint or TRACING=otlp', () => {
     expect(loadConfig({}).observability).toMatchObject({ metricsPort: undefined, tracing: false, metricsTenantLabel: false, serviceName: 'onceql' });
-    expect(loadConfig({ METRICS_PORT: '9464', HOST: '0.0.0.0' }).observability).toMatchObject({ metricsPort: 9464, metricsHost: '0.0.0.0' });
+    // Not HOST: an API on 0.0.0.0 does not make its metrics public.
+    expect(loadConfig({ METRICS_PORT: '9464', HOST: '0.0.0.0' }).observability).toMatchObject({ metricsPort: 9464, metricsHost: '127.0.0.1' });
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' }).observability).toMatchObject({ metricsHost: '0.0.0.0' });
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).observability.tracing).toBe(true);
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', TRACING: 'off' }).observability.tracing).toBe(false);
     expect(loadConfig({ TRACING: 'otlp' }).observability.tracing).toBe(true);

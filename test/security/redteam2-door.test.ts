@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { tenantKeys } from '../../src/redis/keys';
 import { ledgerClient } from '../helpers/ledger';
@@ -223,5 +225,71 @@ describe('5. a trusted mutation sent by its hash alone while reads are shed', ()
     expect(mutationAnswer?.status).toBe(200);
     const created = (await mutationAnswer?.json()) as { data?: { createAccount?: { id?: string } } };
     expect(typeof created.data?.createAccount?.id).toBe('string');
+  });
+});
+
+describe('6. a client that never reads its answers', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ NODE_ENV: 'development', GRAPHIQL: 'true', HTTP_RESPONSE_TIMEOUT_MS: '500' });
+  });
+  afterAll(() => server.stop());
+
+  it('has its connection destroyed once it has stalled, while another client is served', async () => {
+    const { apiKey } = await server.newTenant();
+    // The largest GraphiQL asset, asked for 40 times on one connection: far more than the socket buffers hold.
+    const dir = path.join(path.dirname(require.resolve('@onceql/graphiql/package.json')), 'dist', 'assets');
+    const [name, size] = readdirSync(dir)
+      .filter((file) => file.endsWith('.js'))
+      .map((file) => [file, statSync(path.join(dir, file)).size] as const)
+      .reduce((a, b) => (b[1] > a[1] ? b : a));
+    expect(size * 40).toBeGreaterThan(8 * 1024 * 1024);
+    const largest = `/graphiql/assets/${name}`;
+    expect((await request(server.origin, { path: largest })).status).toBe(200);
+
+    const stalled = await connect(server.origin);
+    stalled.socket.pause();
+    const host = new URL(server.origin).host;
+    stalled.socket.write(Array.from({ length: 40 }, () => `GET ${largest} HTTP/1.1\r\nhost: ${host}\r\n\r\n`).join(''));
+    let closes = 0;
+    stalled.socket.once('close', () => void closes++);
+    // Meanwhile a normal client is served, again and again, until the stalled socket is closed.
+    let served = 0;
+    await eventually(async () => {
+      const answer = await gql(server.url, VIEWER, {}, { 'api-key': apiKey });
+      if (answer.status === 200) served++;
+      // A paused socket notices the server's close only when it writes (blank lines between requests are allowed).
+      if (!stalled.isClosed()) stalled.socket.write('\r\n');
+      return closes === 1;
+    }, 400);
+    expect(served).toBeGreaterThan(0);
+    expect(closes).toBe(1);
+  });
+});
+
+describe('7. small leaks', () => {
+  it('does not serve metrics on the API address unless asked to', async () => {
+    const server = await startTestServer({ METRICS_PORT: '0', HOST: '0.0.0.0' });
+    try {
+      expect(new URL(server.metricsUrl as string).hostname).toBe('127.0.0.1');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('does not echo a huge api key id back in revokeApiKey', async () => {
+    const server = await startTestServer();
+    try {
+      const { apiKey } = await server.newTenant();
+      // Under the cap on argument strings, so the resolver meets it.
+      const id = 'k'.repeat(1500);
+      const answer = await gql(server.url, 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id }, { 'api-key': apiKey });
+      expect(codes(answer)).toEqual(['NOT_FOUND']);
+      expect(String(answer.body.errors?.[0]?.extensions?.apiKeyId).length).toBeLessThanOrEqual(64);
+      expect(JSON.stringify(answer.body.errors).length).toBeLessThan(1200);
+      expect((await gql(server.url, VIEWER, {}, { 'api-key': apiKey })).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
+      responseTimeoutMs: 30_000,
       maxBodyBytes: 1024 * 1024,
       maxConnections: 10_000,
       maxConnectionsPerIp: 100,
