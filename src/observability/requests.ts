@@ -147,7 +147,9 @@ export class RequestObservability {
       if (record !== undefined && !record.shed) {
         record.operationName = input.params.operationName?.slice(0, 100);
         const level = shedder.level(record.inFlightBefore);
-        if (level === 'all' || (level === 'reads' && requestKind(input.params) === 'read')) {
+        // Without a usable key nothing can be a write that runs now (a GET carries no body for beforeBody to shed).
+        const keyless = level === 'reads' && !hasUsableKey(input.headers);
+        if (level === 'all' || (level === 'reads' && (keyless || requestKind(input.params) === 'read'))) {
           metrics.limiterDecision('shed', 'refused');
           return this.refuse(record, ErrorCode.SERVICE_UNAVAILABLE, 'The server is overloaded; retry shortly.');
         }
@@ -194,8 +196,7 @@ export class RequestObservability {
       const record = current.getStore();
       if (record !== undefined) {
         const level = shedder.level();
-        const apiKey = apiKeyFromHeaders((name) => input.headers.get(name));
-        const unproven = apiKey === null || parseApiKey(apiKey) === null || input.proveKey;
+        const unproven = !hasUsableKey(input.headers) || input.proveKey;
         if (level === 'all' || (level === 'reads' && unproven)) {
           metrics.limiterDecision('shed', 'refused');
           record.shed = true;
@@ -335,6 +336,12 @@ export class RequestObservability {
       span.end();
     }
   }
+}
+
+/** Whether the request carries a well-formed api key (not yet whether it is a known one). */
+function hasUsableKey(headers: HeaderMap): boolean {
+  const apiKey = apiKeyFromHeaders((name) => headers.get(name));
+  return apiKey !== null && parseApiKey(apiKey) !== null;
 }
 
 function seconds(startedAt: bigint): number {

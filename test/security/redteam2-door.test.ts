@@ -215,6 +215,9 @@ describe('5. a trusted mutation sent by its hash alone while reads are shed', ()
       await scrapeUntil(server.metricsUrl as string, (metrics) => metrics.value('onceql_requests_in_flight') === 1);
       const shed = await post({ query: VIEWER });
       expect(shed.status).toBe(503);
+      // Without a key, a hash is no way past the shedding (a GET has no body for the door's early check).
+      const keylessGet = await fetch(`${server.url}?extensions=${encodeURIComponent(JSON.stringify(byHash.extensions))}`, { headers: { 'apollo-require-preflight': 'true' } });
+      expect(keylessGet.status).toBe(503);
       mutation = post(byHash);
       await scrapeUntil(server.metricsUrl as string, (metrics) => metrics.value('onceql_requests_in_flight') === 2);
     } finally {
