@@ -116,7 +116,7 @@ export async function startManagedRedis(dataDir: string, logger: Logger, options
       throw new Error(`another onceql (pid ${owner}) is running on DATA_DIR ${dataDir}; stop it or use another DATA_DIR`);
     }
     // Left behind by a run that was killed (SIGKILL gives no chance to stop it): stop it first.
-    logger.warn('stopping a redis-server left by an earlier run', { pid: runningPid });
+    logger.warn('stopping a redis-server left by an earlier run', { redisPid: runningPid });
     process.kill(runningPid, 'SIGTERM');
     if (!(await waitFor(() => !processAlive(runningPid), 10_000))) process.kill(runningPid, 'SIGKILL');
   }
@@ -152,7 +152,7 @@ export async function startManagedRedis(dataDir: string, logger: Logger, options
     child.kill('SIGKILL');
     throw new Error(`redis-server did not start in ${dataDir}: ${output.trim().split('\n').slice(-3).join(' | ')}`);
   }
-  logger.info('embedded redis-server started', { pid: child.pid, socket: socketPath, dataDir });
+  logger.info('embedded redis-server started', { redisPid: child.pid, socket: socketPath, dataDir });
 
   return {
     url: `unix://${socketPath}`,
