@@ -33,6 +33,8 @@ export interface AdmitInput {
   readonly ip: string;
   readonly headers: HeaderMap;
   readonly params: GraphQLParams;
+  /** The node request this input belongs to: a key for wrappers' per-request state (observability), never read here. */
+  readonly request?: object;
 }
 
 /** An admitted request: its context, and the headers (RateLimit) its response carries. */
@@ -51,6 +53,8 @@ export interface HeadersOnlyInput {
   readonly headers: HeaderMap;
   /** Authenticate the key now, before the body is read (the body may be large). */
   readonly proveKey: boolean;
+  /** The node request this input belongs to: a key for wrappers' per-request state (observability), never read here. */
+  readonly request?: object;
 }
 
 /**

@@ -114,7 +114,7 @@ export function formatError(logger: Logger) {
     }
     // One failure often fails every root field alike: the first few are logged, the rest counted
     // (the request's log line says how many).
-    if (noteUnexpectedError() <= UNEXPECTED_ERRORS_LOGGED) logger.error('unexpected error', { error: original, path: formatted.path });
+    if (noteUnexpectedError(error) <= UNEXPECTED_ERRORS_LOGGED) logger.error('unexpected error', { error: original, path: formatted.path });
     return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
 }

@@ -109,7 +109,7 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
       // body with a key not proven yet) is refused with the body dropped unread and unparsed.
       let early: Refusal | null;
       try {
-        early = await options.beforeBody({ ip: client.address, headers, proveKey: !declaresSmallBody(req) });
+        early = await options.beforeBody({ ip: client.address, headers, proveKey: !declaresSmallBody(req), request: req });
       } catch (error) {
         if (!isRedisUnavailable(error)) throw error;
         early = { error: new ServiceUnavailableError() };
@@ -135,7 +135,7 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
     if (params !== null) {
       let admitted: Awaited<ReturnType<Admit<TContext>>>;
       try {
-        admitted = await admit({ requestId, ip: client.address, headers, params });
+        admitted = await admit({ requestId, ip: client.address, headers, params, request: req });
       } catch (error) {
         if (!isRedisUnavailable(error)) throw error;
         admitted = { error: new ServiceUnavailableError() };

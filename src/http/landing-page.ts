@@ -54,5 +54,7 @@ export function sandboxLandingPage(options: SandboxLandingPageOptions): SandboxL
       };
     },
   };
-  return { plugin, withDevKey: (show, serve) => showKey.run(show, serve) };
+  // Only a page that may show the key enters the AsyncLocalStorage: once one has been entered, node
+  // runs its promise hooks on every promise of the process, a cost no API request should pay.
+  return { plugin, withDevKey: (show, serve) => (show && keyed !== undefined ? showKey.run(show, serve) : serve()) };
 }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type http from 'node:http';
 import type { ApolloServerPlugin, GraphQLRequestExecutionListener, HeaderMap } from '@apollo/server';
 import { context as traceContext, trace } from '@opentelemetry/api';
@@ -65,17 +64,24 @@ class RequestRecord {
 
 const RECORD = Symbol('onceql.requestRecord');
 
-/** The record of the request being handled, from the handler through the admit step into Apollo. */
-const current = new AsyncLocalStorage<RequestRecord>();
+/**
+ * The record of each request being handled, by its node request (which the door hands to the
+ * admit step's inputs). Not an AsyncLocalStorage: once one is entered, node runs promise hooks on
+ * every promise of the process, a measurable share of each request's CPU.
+ */
+const records = new WeakMap<object, RequestRecord>();
+
+/** The record of the request whose answer carries an error, tagged when Apollo reports the request's errors. */
+const recordOfError = new WeakMap<object, RequestRecord>();
 
 /**
- * Counts an unexpected error of the request being handled and returns how many it has met so far
- * (1 outside a request). One failure (Redis refusing a script) fails every root field of a
- * request alike: the caller logs the first few whole and only counts the rest, which the
- * request's own log line reports.
+ * Counts an unexpected error of the request whose answer carries `error` and returns how many it
+ * has met so far (1 when the error is not known to belong to a request). One failure (Redis
+ * refusing a script) fails every root field of a request alike: the caller logs the first few
+ * whole and only counts the rest, which the request's own log line reports.
  */
-export function noteUnexpectedError(): number {
-  const record = current.getStore();
+export function noteUnexpectedError(error: unknown): number {
+  const record = typeof error === 'object' && error !== null ? recordOfError.get(error) : undefined;
   if (record === undefined) return 1;
   record.unexpectedErrors += 1;
   return record.unexpectedErrors;
@@ -102,7 +108,7 @@ const IDEMPOTENCY_ERRORS: Readonly<Record<string, IdempotencyOutcome>> = { IDEMP
  *   resolvers that do I/O).
  * - `script` times each Lua script call (see `observeScripts`).
  *
- * The request's record travels in an AsyncLocalStorage from the handler to the admit step, and
+ * The request's record travels by its node request (a WeakMap) from the handler to the admit step, and
  * on its context object (under a symbol, which Apollo's per-request copy of the context
  * keeps) into Apollo.
  */
@@ -127,18 +133,19 @@ export class RequestObservability {
         record.releaseTenant?.();
         this.finish(record, res);
       });
-      if (!this.tracing) return current.run(record, () => inner(req, res, url, requestId));
+      records.set(req, record);
+      if (!this.tracing) return inner(req, res, url, requestId);
       const span = startServerSpan(`${req.method ?? 'GET'} /graphql`, callerContext(req.headers), { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname });
       record.span = span;
       const active = trace.setSpan(traceContext.active(), span);
-      return traceContext.with(active, () => current.run(record, () => inner(req, res, url, requestId)));
+      return traceContext.with(active, () => inner(req, res, url, requestId));
     };
   }
 
   admit<TContext extends object>(inner: Admit<TContext>, identify: (context: TContext) => RequestIdentity): Admit<TContext> {
     const { shedder, tenants, metrics } = this.options;
     return async (input) => {
-      const record = current.getStore();
+      const record = input.request === undefined ? undefined : records.get(input.request);
       if (record !== undefined && record.leave === undefined) {
         record.inFlightBefore = shedder.inFlight;
         record.leave = shedder.enter();
@@ -190,10 +197,10 @@ export class RequestObservability {
    * body too large to read unproven are shed too (neither is a write that can run now), and the
    * rest, answered without Redis, go on to the admit step, which tells reads from writes.
    */
-  beforeBody<TInput extends { readonly headers: HeaderMap; readonly proveKey: boolean }>(inner: (input: TInput) => Promise<Refusal | null>): (input: TInput) => Promise<Refusal | null> {
+  beforeBody<TInput extends { readonly headers: HeaderMap; readonly proveKey: boolean; readonly request?: object }>(inner: (input: TInput) => Promise<Refusal | null>): (input: TInput) => Promise<Refusal | null> {
     const { shedder, metrics } = this.options;
     return async (input) => {
-      const record = current.getStore();
+      const record = input.request === undefined ? undefined : records.get(input.request);
       if (record !== undefined) {
         const level = shedder.level();
         const unproven = !hasUsableKey(input.headers) || input.proveKey;
@@ -260,6 +267,10 @@ export class RequestObservability {
                 };
               },
             };
+          },
+          async didEncounterErrors({ errors }) {
+            // Apollo formats these errors right after this hook; formatError counts them by this tag.
+            for (const error of errors) recordOfError.set(error, record);
           },
           async willSendResponse({ response }) {
             if (response.body.kind === 'single') record.answer = response.body.singleResult;
