@@ -114,7 +114,9 @@ function isList(type: GraphQLType): boolean {
   return isListType(isNonNullType(type) ? type.ofType : type);
 }
 
-const prices = new WeakMap<GraphQLSchema, Map<string, FieldPrice>>();
+// Keyed by the field object: each object type has its own field objects, so a field names its
+// parent too, and the look-up builds no "Type.field" string per field of every walk.
+const prices = new WeakMap<GraphQLSchema, WeakMap<GraphQLField<unknown, unknown>, FieldPrice>>();
 
 /**
  * The price of `parent.field`, from the directives on the field, then on its type, then the
@@ -123,11 +125,10 @@ const prices = new WeakMap<GraphQLSchema, Map<string, FieldPrice>>();
 export function priceOf(schema: GraphQLSchema, parent: GraphQLObjectType, field: GraphQLField<unknown, unknown>): FieldPrice {
   let perSchema = prices.get(schema);
   if (perSchema === undefined) {
-    perSchema = new Map();
+    perSchema = new WeakMap();
     prices.set(schema, perSchema);
   }
-  const key = `${parent.name}.${field.name}`;
-  let price = perSchema.get(key);
+  let price = perSchema.get(field);
   if (price === undefined) {
     const namedType = getNamedType(field.type);
     const isMutationField = parent === schema.getMutationType();
@@ -143,7 +144,7 @@ export function priceOf(schema: GraphQLSchema, parent: GraphQLObjectType, field:
       if (argumentWeight !== null) argumentWeights.set(argument.name, argumentWeight);
     }
     price = { weight, listSize, isList: list && (listSize?.sizedFields.length ?? 0) === 0, isLeafList, namedType, argumentWeights };
-    perSchema.set(key, price);
+    perSchema.set(field, price);
   }
   return price;
 }
