@@ -339,14 +339,23 @@ function effectiveVariables(operation: OperationDefinitionNode, variables: Recor
   return { ...effective, ...variables };
 }
 
-/** The longest string literal of the document (one walk over a document the token cap bounded). */
+/** {@link longestStringLiteral} of documents already walked: parseRemembered hands the same document back for the same text. */
+const longestLiterals = new WeakMap<DocumentNode, number>();
+
+/**
+ * The longest string literal of the document (one walk over a document the token cap bounded,
+ * once per document: it depends on nothing else).
+ */
 function longestStringLiteral(document: DocumentNode): number {
+  const known = longestLiterals.get(document);
+  if (known !== undefined) return known;
   let longest = 0;
   visit(document, {
     StringValue(node) {
       longest = Math.max(longest, node.value.length);
     },
   });
+  longestLiterals.set(document, longest);
   return longest;
 }
 
