@@ -10,15 +10,15 @@ import { AccountResolver } from './account.resolver';
 import { TransferResolver } from './transfer.resolver';
 import { IdempotencyResolver } from './idempotency.resolver';
 import { ApiKeyResolver } from './api-key.resolver';
-import { scopeAuthChecker } from './auth-checker';
+import { enforceRequiredScopes } from './auth-checker';
 
 let schema: GraphQLSchema | undefined;
 
 /** The onceql schema; built once per process (type-graphql keeps global metadata). */
 export function buildLedgerSchema(): GraphQLSchema {
-  schema ??= buildSchemaSync({
+  if (schema !== undefined) return schema;
+  const built = buildSchemaSync({
     resolvers: [ViewerResolver, AccountResolver, TransferResolver, IdempotencyResolver, ApiKeyResolver],
-    authChecker: scopeAuthChecker,
     // No global middleware: domain errors get their public code once, in formatError
     // (./errors.ts), so a plain field resolves without a promise.
     validate: false,
@@ -26,5 +26,8 @@ export function buildLedgerSchema(): GraphQLSchema {
     // @idempotent tells typed clients which mutations take a key (./idempotent.directive.ts).
     directives: [...specifiedDirectives, ...COST_DIRECTIVES, idempotentDirective],
   });
+  // @RequiresScopes, checked again as each field resolves (./auth-checker.ts).
+  enforceRequiredScopes(built);
+  schema = built;
   return schema;
 }

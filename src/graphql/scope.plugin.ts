@@ -63,7 +63,7 @@ export function findScopeViolations(schema: GraphQLSchema, document: DocumentNod
  * 403 FORBIDDEN naming every such field, and nothing executes, so a mutation whose selection asks
  * for more than the key may see does not happen at all (rather than moving money and then
  * withholding the answer). It runs at `didResolveOperation`, after validation, before the
- * resolvers; the `@Authorized` check on each field stays as a second line when fields resolve.
+ * resolvers; the check on each field (enforceRequiredScopes) stays as a second line when fields resolve.
  */
 export function scopePlugin<TContext extends object>(options: ScopePluginOptions<TContext>): ApolloServerPlugin<TContext> {
   return {

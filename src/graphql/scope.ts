@@ -1,5 +1,5 @@
 import type { GraphQLField } from 'graphql';
-import { Authorized, Extensions } from 'type-graphql';
+import { Extensions } from 'type-graphql';
 import type { Scope } from '../auth/api-key';
 
 /**
@@ -22,17 +22,15 @@ import type { Scope } from '../auth/api-key';
 export const SCOPES_EXTENSION = 'requiredScopes';
 
 /**
- * The calling key must hold every one of `scopes` to select this field. Declares it twice over from
- * one line: in the field's `extensions` (read before execution by `scopePlugin`, so an operation
- * asking for a field its key may not read is refused before anything runs or is written) and as
- * type-graphql's `@Authorized` (checked again when the field resolves, for any executor that runs
- * the schema without the plugin).
+ * The calling key must hold every one of `scopes` to select this field. Declared once, in the field's
+ * `extensions`, and checked twice: before execution by `scopePlugin` (so an operation asking for a
+ * field its key may not read is refused before anything runs or is written), and again when the
+ * field resolves, for any executor that runs the schema without the plugin (`enforceRequiredScopes`
+ * in ./auth-checker.ts wraps such fields' resolvers when the schema is built).
  */
 export function RequiresScopes(...scopes: Scope[]): MethodDecorator & PropertyDecorator {
-  const authorized = Authorized(...scopes);
   const extensions = Extensions({ [SCOPES_EXTENSION]: scopes });
   return (prototype: object, propertyKey: string | symbol, descriptor?: PropertyDescriptor): void => {
-    authorized(prototype, propertyKey, descriptor as PropertyDescriptor);
     extensions(prototype, propertyKey, descriptor as PropertyDescriptor);
   };
 }
