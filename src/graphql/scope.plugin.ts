@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, isInterfaceType, isObjectType, Kind } from 'graphql';
-import type { DocumentNode, FragmentDefinitionNode, GraphQLNamedType, GraphQLSchema, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { ForbiddenError } from '../errors';
+import { forEachSelectedField } from './operation-fields';
 import { describeMissingScopes, requiredScopesOf } from './scope';
 
 export interface ScopePluginOptions<TContext> {
@@ -25,36 +25,11 @@ export interface ScopeViolation {
  * (`__typename`, introspection) read no ledger data and need no scope.
  */
 export function findScopeViolations(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, granted: readonly string[]): ScopeViolation[] {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  const walkedFragments = new Set<string>();
   const violations = new Map<string, readonly string[]>();
-
-  const walk = (selectionSet: SelectionSetNode, parentType: GraphQLNamedType | undefined | null): void => {
-    for (const selection of selectionSet.selections) {
-      if (selection.kind === Kind.INLINE_FRAGMENT) {
-        walk(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parentType);
-      } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
-        const name = selection.name.value;
-        const fragment = fragments.get(name);
-        if (walkedFragments.has(name) || fragment === undefined) continue;
-        walkedFragments.add(name);
-        walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value));
-      } else {
-        // Validation has run: an unknown field or a selection on a leaf cannot get here.
-        if (!isObjectType(parentType) && !isInterfaceType(parentType)) continue;
-        const field = parentType.getFields()[selection.name.value];
-        if (field === undefined) continue; // __typename, __schema, __type
-        const coordinate = `${parentType.name}.${field.name}`;
-        const missing = requiredScopesOf(field).filter((scope) => !granted.includes(scope));
-        if (missing.length > 0) violations.set(coordinate, missing);
-        if (selection.selectionSet) walk(selection.selectionSet, getNamedType(field.type));
-      }
-    }
-  };
-  walk(operation.selectionSet, schema.getRootType(operation.operation));
+  forEachSelectedField(schema, document, operation, ({ field, coordinate }) => {
+    const missing = requiredScopesOf(field).filter((scope) => !granted.includes(scope));
+    if (missing.length > 0) violations.set(coordinate, missing);
+  });
   return [...violations].map(([coordinate, missing]) => ({ coordinate, missing }));
 }
 

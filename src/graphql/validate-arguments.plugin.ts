@@ -1,28 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import {
-  getArgumentValues,
-  getDirectiveValues,
-  getNamedType,
-  getVariableValues,
-  GraphQLError,
-  GraphQLIncludeDirective,
-  GraphQLSkipDirective,
-  isInterfaceType,
-  isObjectType,
-  Kind,
-} from 'graphql';
-import type {
-  DocumentNode,
-  FieldNode,
-  FragmentDefinitionNode,
-  FragmentSpreadNode,
-  GraphQLNamedType,
-  GraphQLSchema,
-  InlineFragmentNode,
-  OperationDefinitionNode,
-  SelectionSetNode,
-} from 'graphql';
+import { getArgumentValues, getDirectiveValues, getVariableValues, GraphQLError, GraphQLIncludeDirective, GraphQLSkipDirective } from 'graphql';
+import type { DocumentNode, FieldNode, FragmentSpreadNode, GraphQLSchema, InlineFragmentNode, OperationDefinitionNode } from 'graphql';
 import { boundedMessage, variableErrorMessage } from './errors';
+import { forEachSelectedField } from './operation-fields';
 
 /** What a check may read of the request besides the field's arguments. */
 export interface ArgumentCheckRequest {
@@ -99,12 +79,6 @@ export function checkArguments(
   toGraphQLError: (error: unknown) => unknown = (error) => error,
   request: ArgumentCheckRequest = NO_HEADERS,
 ): void {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  const walkedFragments = new Set<string>();
-
   const checkField = (field: FieldNode, coordinate: string, check: ArgumentCheck, args: Record<string, unknown>): void => {
     try {
       check(args, request);
@@ -115,38 +89,23 @@ export function checkArguments(
     }
   };
 
-  const walk = (selectionSet: SelectionSetNode, parentType: GraphQLNamedType | undefined | null): void => {
-    for (const selection of selectionSet.selections) {
-      if (!included(selection, variables)) continue;
-      if (selection.kind === Kind.INLINE_FRAGMENT) {
-        walk(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parentType);
-      } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
-        const name = selection.name.value;
-        const fragment = fragments.get(name);
-        if (walkedFragments.has(name) || fragment === undefined) continue;
-        walkedFragments.add(name);
-        walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value));
-      } else {
-        // Validation has run: an unknown field or a selection on a leaf cannot get here.
-        if (!isObjectType(parentType) && !isInterfaceType(parentType)) continue;
-        const field = parentType.getFields()[selection.name.value];
-        if (field === undefined) continue; // __typename, __schema, __type: nothing of ours to check
-        const coordinate = `${parentType.name}.${field.name}`;
-        const check = checks[coordinate];
-        if (check !== undefined) {
-          let args: Record<string, unknown>;
-          try {
-            args = getArgumentValues(field, selection, variables);
-          } catch (error) {
-            throw badUserInput(error instanceof Error ? error.message : String(error), selection, { coordinate });
-          }
-          checkField(selection, coordinate, check, args);
-        }
-        if (selection.selectionSet) walk(selection.selectionSet, getNamedType(field.type));
+  forEachSelectedField(
+    schema,
+    document,
+    operation,
+    ({ node, field, coordinate }) => {
+      const check = checks[coordinate];
+      if (check === undefined) return;
+      let args: Record<string, unknown>;
+      try {
+        args = getArgumentValues(field, node, variables);
+      } catch (error) {
+        throw badUserInput(error instanceof Error ? error.message : String(error), node, { coordinate });
       }
-    }
-  };
-  walk(operation.selectionSet, schema.getRootType(operation.operation));
+      checkField(node, coordinate, check, args);
+    },
+    (node) => included(node, variables),
+  );
 }
 
 /**
