@@ -20,17 +20,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** A small deterministic PRNG (mulberry32), so that a run's drops do not depend on Math.random. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic drops: the same seed loses the same answers (the chaos run's generator). */
+export { seededRandom } from '../chaos/random';
 
 export async function startFaultProxy(upstreamOrigin: string): Promise<FaultProxy> {
   const upstream = new URL(upstreamOrigin);
