@@ -6,7 +6,6 @@ import type { CacheClient } from '@aws-lambda-powertools/idempotency/cache/types
 import { Redis } from 'ioredis';
 import { readBody, writeGraphQLResponse } from '../../src/http/apollo-node';
 import { LedgerStore } from '../../src/ledger/store';
-import { registerScripts } from '../../src/redis/scripts';
 import { accountPool, countCommands, countRequests, ready, redisUrlArgument, serveParent } from '../child';
 
 /**
@@ -74,7 +73,6 @@ async function main(): Promise<void> {
   const url = redisUrlArgument();
   const mode = process.argv[3] ?? 'echo';
   const redis = countCommands(new Redis(url, { maxRetriesPerRequest: 1 }));
-  registerScripts(redis);
   redis.defineCommand('benchTouch', { numberOfKeys: 1, lua: "return redis.call('INCR', KEYS[1])" });
   const touch = (redis as unknown as { benchTouch(key: string): Promise<number> }).benchTouch.bind(redis);
 

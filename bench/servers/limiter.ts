@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { ALL_SCOPES } from '../../src/auth/api-key';
 import { AuthStore } from '../../src/auth/store';
-import { registerScripts } from '../../src/redis/scripts';
 import { countCommands, redisUrlArgument, result, serveParent } from '../child';
 
 /**
@@ -55,7 +54,6 @@ async function main(): Promise<void> {
   let unlimited: Decide;
   let limited: Decide;
   if (mode === 'onceql') {
-    registerScripts(redis);
     const auth = new AuthStore(redis);
     const tenant = await auth.createTenant('limiter');
     const fast = await auth.createApiKey(tenant.id, { name: 'fast', scopes: ALL_SCOPES });

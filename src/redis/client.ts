@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import type { ScriptName } from './scripts';
-import { registerScripts, SCRIPTS, scriptSource } from './scripts';
+import { useScriptMiddleware } from '@onceql/redis-script';
 
 /**
  * A single Redis (direct or found through Sentinel) or a Redis Cluster: every tenant key carries a
@@ -98,7 +96,6 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
   // Connection errors are reported by readiness and by failing commands; without a listener
   // ioredis would print every reconnect attempt as an unhandled error event.
   client.on('error', () => undefined);
-  registerScripts(client);
   if ((options.waitReplicas ?? 0) > 0) withWait(client, options.waitReplicas as number, options.waitTimeoutMs ?? 500);
   return client;
 }
@@ -108,7 +105,7 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
  * key): with WAIT on, each is acknowledged only once the replicas have it. Rate-limit and
  * authentication bookkeeping are not: losing a few of those in a failover is harmless.
  */
-export const ACKNOWLEDGED_SCRIPTS: readonly ScriptName[] = ['createTenant', 'createApiKey', 'revokeApiKey', 'createAccount', 'createTransfer'];
+export const ACKNOWLEDGED_SCRIPTS: ReadonlySet<string> = new Set( ['createTenant', 'createApiKey', 'revokeApiKey', 'createAccount', 'createTransfer']);
 
 /** WAIT fell short (fewer replicas confirmed, or WAIT itself failed): the write may not survive a failover. */
 export class ReplicationShortError extends Error {
@@ -130,8 +127,6 @@ export class RedisNotReadyError extends Error {
   }
 }
 
-type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
-
 /**
  * Makes every script of {@link ACKNOWLEDGED_SCRIPTS} run as one pipeline `[EVALSHA, WAIT]`:
  * - Same connection. WAIT counts the replicas that have the connection's last write; sent in one
@@ -150,37 +145,30 @@ type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
  * if it was lost, runs it once).
  */
 export function withWait(client: RedisClient, replicas: number, timeoutMs: number): void {
-  for (const name of ACKNOWLEDGED_SCRIPTS) {
-    const lua = scriptSource(name);
-    const sha = createHash('sha1').update(lua).digest('hex');
-    const numberOfKeys = SCRIPTS[name].keys;
-    const command: ScriptCommand = async (...args) => {
-      // A cluster pipeline waits, without bound, for a client that has not connected yet; a plain
-      // command would be refused at once (no offline queue). Refuse the same way: nothing is sent.
-      if (client.status !== 'ready') throw new RedisNotReadyError();
-      const scriptArgs = numberOfKeys === 'variadic' ? args : [numberOfKeys, ...args];
-      for (const useEval of [false, true]) {
-        const pipeline = client.pipeline();
-        if (useEval) pipeline.eval(lua, ...(scriptArgs as [number, ...(string | number)[]]));
-        else pipeline.evalsha(sha, ...(scriptArgs as [number, ...(string | number)[]]));
-        pipeline.wait(replicas, timeoutMs);
-        const results = (await pipeline.exec()) ?? [];
-        const [scriptError, reply] = results[0] ?? [new Error('WAIT pipeline: no reply to the script')];
-        const [waitError, confirmed] = results[1] ?? [new Error('WAIT pipeline: no reply to WAIT')];
-        if (scriptError) {
-          if (!useEval && scriptError.message.startsWith('NOSCRIPT')) continue;
-          throw scriptError;
-        }
-        if (waitError) throw new ReplicationShortError(replicas, null, waitError);
-        if (Number(confirmed) < replicas) throw new ReplicationShortError(replicas, Number(confirmed));
-        return reply;
+  useScriptMiddleware(client, async (script, call, next) => {
+    if (!ACKNOWLEDGED_SCRIPTS.has(script.name)) return next();
+    // A cluster pipeline waits, without bound, for a client that has not connected yet; a plain
+    // command would be refused at once (no offline queue). Refuse the same way: nothing is sent.
+    if (client.status !== 'ready') throw new RedisNotReadyError();
+    const scriptArgs: [number, ...(string | number | Buffer)[]] = [call.keys.length, ...call.keys, ...call.args];
+    for (const useEval of [false, true]) {
+      const pipeline = client.pipeline();
+      if (useEval) pipeline.eval(script.lua, ...scriptArgs);
+      else pipeline.evalsha(script.sha1, ...scriptArgs);
+      pipeline.wait(replicas, timeoutMs);
+      const results = (await pipeline.exec()) ?? [];
+      const [scriptError, reply] = results[0] ?? [new Error('WAIT pipeline: no reply to the script')];
+      const [waitError, confirmed] = results[1] ?? [new Error('WAIT pipeline: no reply to WAIT')];
+      if (scriptError) {
+        if (!useEval && scriptError.message.startsWith('NOSCRIPT')) continue;
+        throw scriptError;
       }
-      throw new Error(`${name}: NOSCRIPT after EVAL`);
-    };
-    // runScript looks the command up by name on the client: this own property shadows the one
-    // defineCommand put there.
-    (client as unknown as Record<ScriptName, ScriptCommand>)[name] = command;
-  }
+      if (waitError) throw new ReplicationShortError(replicas, null, waitError);
+      if (Number(confirmed) < replicas) throw new ReplicationShortError(replicas, Number(confirmed));
+      return reply;
+    }
+    throw new Error(`${script.name}: NOSCRIPT after EVAL`);
+  });
 }
 
 /** Resolves once the client can take commands, or rejects after `timeoutMs`. */

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { callScript, defineScript, readLua, useScriptMiddleware } from '@onceql/redis-script';
+import type { AnyScript } from '@onceql/redis-script';
 import type { RedisClient } from './client';
 
 /** Lua building blocks that a script can include (put in front of its own source). */
@@ -29,55 +30,48 @@ export type ScriptName = keyof typeof SCRIPTS;
 /** `src/` when run by ts-jest, `dist/src/` when compiled (the build copies the .lua files there). */
 const SOURCE_ROOT = path.resolve(__dirname, '..');
 
-const sources = new Map<ScriptName, string>();
+const defined = new Map<ScriptName, AnyScript>();
+
+/** A registry entry as a {@link defineScript} script (positional keys, raw reply). */
+export function scriptOf(name: ScriptName): AnyScript {
+  let script = defined.get(name);
+  if (script === undefined) {
+    const entry: { file: string; include?: readonly string[] } = SCRIPTS[name];
+    const files = [...(entry.include ?? []), entry.file];
+    script = defineScript({
+      name,
+      source: files.map((file) => readLua(path.join(SOURCE_ROOT, file))),
+      keys: 'variadic',
+      args: [],
+      decode: (reply: unknown) => reply,
+    });
+    defined.set(name, script);
+  }
+  return script;
+}
 
 export function scriptSource(name: ScriptName): string {
-  let source = sources.get(name);
-  if (source === undefined) {
-    const script: { file: string; include?: readonly string[] } = SCRIPTS[name];
-    const files = [...(script.include ?? []), script.file];
-    source = files.map((file) => readFileSync(path.join(SOURCE_ROOT, file), 'utf8')).join('\n');
-    sources.set(name, source);
-  }
-  return source;
+  return scriptOf(name).lua;
 }
-
-export function registerScripts(client: RedisClient): void {
-  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-    const { keys } = SCRIPTS[name];
-    client.defineCommand(name, {
-      lua: scriptSource(name),
-      ...(keys === 'variadic' ? {} : { numberOfKeys: keys }),
-    });
-  }
-}
-
-type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
 /** Wraps every script call of one client: times it, counts its failures, traces it (observability). */
-export type ScriptObserver = <T>(name: ScriptName, run: () => Promise<T>) => Promise<T>;
-
-const observers = new WeakMap<RedisClient, ScriptObserver>();
+export type ScriptObserver = <T>(name: string, run: () => Promise<T>) => Promise<T>;
 
 /** Has every script call made through `client` go through `observer`. */
 export function observeScripts(client: RedisClient, observer: ScriptObserver): void {
-  observers.set(client, observer);
+  useScriptMiddleware(client, (script, _call, next) => observer(script.name, next));
 }
 
 /**
- * Runs a registered script (EVALSHA, falling back to EVAL once per connection). The raw reply is
- * returned for the caller's store to decode; scripts reply with status codes, never messages.
+ * Runs a registered script (EVALSHA, falling back to EVAL once). The raw reply is returned for
+ * the caller's store to decode; scripts reply with status codes, never messages.
  */
 export function runScript(client: RedisClient, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
   const expected = SCRIPTS[name].keys;
   if (expected !== 'variadic' && keys.length !== expected) {
     throw new TypeError(`script ${name} takes ${expected} keys, got ${keys.length}`);
   }
-  // defineCommand adds the method at run time; ioredis cannot type it.
-  const command = (client as unknown as Record<ScriptName, ScriptCommand>)[name];
-  const run = () => (expected === 'variadic' ? command.call(client, keys.length, ...keys, ...args) : command.call(client, ...keys, ...args));
-  const observer = observers.get(client);
-  return observer === undefined ? run() : observer(name, run);
+  return callScript(client, scriptOf(name), { keys, args });
 }
 
 /** Turns the flat [field, value, field, value] reply of HGETALL inside Lua into a record. */

@@ -116,18 +116,41 @@ export function useScriptMiddleware(client: ScriptClient, middleware: ScriptMidd
   middlewares.set(client, list);
 }
 
-/** EVALSHA, then EVAL once if Redis answers NOSCRIPT (nothing ran): no middleware. */
-export async function sendScript(client: ScriptClient, script: AnyScript, call: ScriptCall): Promise<unknown> {
-  const send = (script.reply === 'buffer' ? client.callBuffer : client.call).bind(client) as (command: string, ...args: ScriptArg[]) => Promise<unknown>;
-  try {
-    return await send('EVALSHA', script.sha1, call.keys.length, ...call.keys, ...call.args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return send('EVAL', script.lua, call.keys.length, ...call.keys, ...call.args);
+type ScriptMethod = (...args: ScriptArg[]) => Promise<unknown>;
+
+/** Per client, the scripts defined on it (ioredis `defineCommand`) under a method name of their own. */
+const definedOn = new WeakMap<object, Map<string, string>>();
+
+function methodOf(client: ScriptClient, script: AnyScript): string {
+  let methods = definedOn.get(client);
+  if (methods === undefined) {
+    methods = new Map();
+    definedOn.set(client, methods);
   }
+  let method = methods.get(script.sha1);
+  if (method === undefined) {
+    // A name no ioredis command has; the sha keeps two scripts of one name apart.
+    method = `onceqlScript_${script.sha1}`;
+    client.defineCommand(method, { lua: script.lua });
+    methods.set(script.sha1, method);
+  }
+  return method;
 }
 
-function through(client: ScriptClient, script: AnyScript, call: ScriptCall): Promise<unknown> {
+/**
+ * Sends one call, no middleware, through ioredis' script command: on each connection the first
+ * call is an EVAL and later ones EVALSHA (EVAL again after a NOSCRIPT). A first call is thus never
+ * an EVALSHA that a stalled server would answer NOSCRIPT later, leaving its outcome in doubt.
+ */
+export function sendScript(client: ScriptClient, script: AnyScript, call: ScriptCall): Promise<unknown> {
+  const method = methodOf(client, script);
+  const commands = client as unknown as Record<string, ScriptMethod>;
+  const send = commands[script.reply === 'buffer' ? `${method}Buffer` : method] as ScriptMethod;
+  return send.call(client, call.keys.length, ...call.keys, ...call.args);
+}
+
+/** Runs one positional call of a script through the client's middleware; the raw reply. */
+export function callScript(client: ScriptClient, script: AnyScript, call: ScriptCall): Promise<unknown> {
   const list = middlewares.get(client);
   if (list === undefined) return sendScript(client, script, call);
   let next = () => sendScript(client, script, call);
@@ -177,7 +200,7 @@ export function defineScript<const K extends readonly string[] | 'variadic', con
     decode: spec.decode,
     encode,
     async run(client, keys, args) {
-      return spec.decode(await through(client, script, encode(keys, args)));
+      return spec.decode(await callScript(client, script, encode(keys, args)));
     },
   };
   return script;
