@@ -14,9 +14,8 @@ import { createLoaders } from './graphql/context';
 import { formatError, toApiError } from './graphql/errors';
 import { httpStatusPlugin } from './graphql/http-status.plugin';
 import { buildLedgerSchema } from './graphql/schema';
-import { scopePlugin } from './graphql/scope.plugin';
+import { operationChecksPlugin } from './graphql/operation-checks.plugin';
 import { argumentChecks } from './graphql/validate-arguments';
-import { validateArgumentsPlugin } from './graphql/validate-arguments.plugin';
 import { startAndListen } from './http/apollo-node';
 import { APOLLO_STUDIO_ORIGIN } from './http/cors';
 import { createDoor } from './http/door';
@@ -92,8 +91,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     },
     plugins: [
       httpStatusPlugin(),
-      scopePlugin<Context>({ scopesOf: (context) => context.principal.scopes }),
-      validateArgumentsPlugin<Context>({ checks: argumentChecks(schema), toGraphQLError: toApiError }),
+      operationChecksPlugin<Context>({ scopesOf: (context) => context.principal.scopes, checks: argumentChecks(schema), toGraphQLError: toApiError }),
       costPlugin<Context>({ admissionOf: (context) => context.admission, refund: observe.refund((context, points) => refundQueryCost(redis, context.principal.tenantId, points, config)) }),
       idempotencyPlugin<Context>({
         redis,

@@ -21,48 +21,58 @@ export interface SelectedField {
   readonly parentType: GraphQLObjectType | GraphQLInterfaceType;
   /** `Type.field`: aliases do not matter, the field does. */
   readonly coordinate: string;
+  /** Whether the field runs: false when it, or a selection above it, is left out by `runs`. */
+  readonly runs: boolean;
 }
 
 /**
  * Calls `visit` for every schema field an operation selects, nested ones and those in fragments and
  * inline fragments included, after validation (an unknown field or a selection on a leaf cannot get
- * here). Meta fields (`__typename`, introspection) are not ours and are skipped. Each fragment is
- * walked once: its type condition fixes its parent type, so every spread of it asks for the same
- * fields, and the walk is linear in the document's size. `include` leaves out selections (and what
- * is under them), e.g. those `@skip`/`@include` will not run.
+ * here). Meta fields (`__typename`, introspection) are not ours and are skipped.
+ *
+ * `runs` tells which selections execute (e.g. under `@skip`/`@include` and the request's variables);
+ * a selection it leaves out is still walked, with what is under it, and visited with `runs: false`,
+ * so one walk serves both a check of every field asked for and a check of the fields that execute.
+ *
+ * Each fragment is walked at most twice, once where it runs and once where it does not (its type
+ * condition fixes its parent type, so every spread of it asks for the same fields), so the walk is
+ * linear in the document's size; once walked where it runs, a spread that does not run is not walked
+ * again. Fields are visited in document order, each fragment at its first spread (and again at its
+ * first running spread when that comes later).
  */
 export function forEachSelectedField(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   visit: (selected: SelectedField) => void,
-  include: (node: FieldNode | FragmentSpreadNode | InlineFragmentNode) => boolean = () => true,
+  runs: (node: FieldNode | FragmentSpreadNode | InlineFragmentNode) => boolean = () => true,
 ): void {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const walkedFragments = new Set<string>();
+  const walkedRunning = new Set<string>();
+  const walkedNotRunning = new Set<string>();
 
-  const walk = (selectionSet: SelectionSetNode, parentType: GraphQLNamedType | undefined | null): void => {
+  const walk = (selectionSet: SelectionSetNode, parentType: GraphQLNamedType | undefined | null, parentRuns: boolean): void => {
     for (const selection of selectionSet.selections) {
-      if (!include(selection)) continue;
+      const selectionRuns = parentRuns && runs(selection);
       if (selection.kind === Kind.INLINE_FRAGMENT) {
-        walk(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parentType);
+        walk(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parentType, selectionRuns);
       } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const name = selection.name.value;
         const fragment = fragments.get(name);
-        if (walkedFragments.has(name) || fragment === undefined) continue;
-        walkedFragments.add(name);
-        walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value));
+        if (fragment === undefined || walkedRunning.has(name) || (!selectionRuns && walkedNotRunning.has(name))) continue;
+        (selectionRuns ? walkedRunning : walkedNotRunning).add(name);
+        walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), selectionRuns);
       } else {
         if (!isObjectType(parentType) && !isInterfaceType(parentType)) continue;
         const field = parentType.getFields()[selection.name.value];
         if (field === undefined) continue; // __typename, __schema, __type
-        visit({ node: selection, field, parentType, coordinate: `${parentType.name}.${field.name}` });
-        if (selection.selectionSet) walk(selection.selectionSet, getNamedType(field.type));
+        visit({ node: selection, field, parentType, coordinate: `${parentType.name}.${field.name}`, runs: selectionRuns });
+        if (selection.selectionSet) walk(selection.selectionSet, getNamedType(field.type), selectionRuns);
       }
     }
   };
-  walk(operation.selectionSet, schema.getRootType(operation.operation));
+  walk(operation.selectionSet, schema.getRootType(operation.operation), true);
 }

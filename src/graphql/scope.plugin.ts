@@ -1,13 +1,7 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
+import type { DocumentNode, GraphQLField, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { ForbiddenError } from '../errors';
 import { forEachSelectedField } from './operation-fields';
 import { describeMissingScopes, requiredScopesOf } from './scope';
-
-export interface ScopePluginOptions<TContext> {
-  /** The scopes the calling key holds (lower case, as `RequiresScopes` names them). */
-  scopesOf(context: TContext): readonly string[];
-}
 
 /** A field of the operation that needs a scope the caller lacks, by schema coordinate. */
 export interface ScopeViolation {
@@ -25,33 +19,39 @@ export interface ScopeViolation {
  * (`__typename`, introspection) read no ledger data and need no scope.
  */
 export function findScopeViolations(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, granted: readonly string[]): ScopeViolation[] {
-  const violations = new Map<string, readonly string[]>();
-  forEachSelectedField(schema, document, operation, ({ field, coordinate }) => {
-    const missing = requiredScopesOf(field).filter((scope) => !granted.includes(scope));
-    if (missing.length > 0) violations.set(coordinate, missing);
-  });
-  return [...violations].map(([coordinate, missing]) => ({ coordinate, missing }));
+  const violations = new ScopeViolations(granted);
+  forEachSelectedField(schema, document, operation, ({ field, coordinate }) => violations.note(field, coordinate));
+  return violations.list();
 }
 
 /**
- * Refuses, before execution, an operation that selects any field its key may not read or run:
- * 403 FORBIDDEN naming every such field, and nothing executes, so a mutation whose selection asks
- * for more than the key may see does not happen at all (rather than moving money and then
- * withholding the answer). It runs at `didResolveOperation`, after validation, before the
- * resolvers; the check on each field (enforceRequiredScopes) stays as a second line when fields resolve.
+ * The scope rule of one walk over an operation's fields: `note` each field selected (whether or not it
+ * runs), then `refusal` is the 403 to answer, or null. Kept apart from the walk so that the
+ * operation checks (operation-checks.plugin.ts) run it in the same pass as the argument checks.
  */
-export function scopePlugin<TContext extends object>(options: ScopePluginOptions<TContext>): ApolloServerPlugin<TContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, operation, contextValue }) {
-          if (operation === undefined) return;
-          const violations = findScopeViolations(schema, document, operation, options.scopesOf(contextValue));
-          if (violations.length === 0) return;
-          const reasons = violations.map(({ coordinate, missing }) => describeMissingScopes(coordinate, missing));
-          throw new ForbiddenError(`${reasons.join('; ')}, which this api key does not have. Nothing was executed.`);
-        },
-      };
-    },
-  };
+export class ScopeViolations {
+  private readonly missingByCoordinate = new Map<string, readonly string[]>();
+
+  constructor(private readonly granted: readonly string[]) {}
+
+  note(field: GraphQLField<unknown, unknown>, coordinate: string): void {
+    const required = requiredScopesOf(field);
+    if (required.length === 0) return;
+    const missing = required.filter((scope) => !this.granted.includes(scope));
+    if (missing.length > 0) this.missingByCoordinate.set(coordinate, missing);
+  }
+
+  list(): ScopeViolation[] {
+    return [...this.missingByCoordinate].map(([coordinate, missing]) => ({ coordinate, missing }));
+  }
+
+  /**
+   * 403 FORBIDDEN naming every field the key may not select, in the order the operation first
+   * asks for them; null when there is none.
+   */
+  refusal(): ForbiddenError | null {
+    if (this.missingByCoordinate.size === 0) return null;
+    const reasons = this.list().map(({ coordinate, missing }) => describeMissingScopes(coordinate, missing));
+    return new ForbiddenError(`${reasons.join('; ')}, which this api key does not have. Nothing was executed.`);
+  }
 }

@@ -1,8 +1,6 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import { getArgumentValues, getDirectiveValues, getVariableValues, GraphQLError, GraphQLIncludeDirective, GraphQLSkipDirective } from 'graphql';
-import type { DocumentNode, FieldNode, FragmentSpreadNode, GraphQLSchema, InlineFragmentNode, OperationDefinitionNode } from 'graphql';
+import type { FieldNode, FragmentSpreadNode, GraphQLField, GraphQLSchema, InlineFragmentNode, OperationDefinitionNode } from 'graphql';
 import { boundedMessage, variableErrorMessage } from './errors';
-import { forEachSelectedField } from './operation-fields';
 
 /** What a check may read of the request besides the field's arguments. */
 export interface ArgumentCheckRequest {
@@ -57,79 +55,67 @@ export function coerceVariables(schema: GraphQLSchema, operation: OperationDefin
   throw badUserInput(`${boundedMessage(firstMessage)}${count}`);
 }
 
-function included(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Record<string, unknown>): boolean {
+/** Whether `@skip`/`@include` let a selection run, under the coerced variables. */
+function runsUnder(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Record<string, unknown>): boolean {
   if (!node.directives?.length) return true;
   if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
   return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
 }
 
 /**
- * Runs every check on every field the operation will execute, nested ones and those in fragments
- * included, before anything executes. Each fragment is walked once (its type condition fixes its
- * parent type and the variables are the operation's, so every spread of it asks the same), so the
- * walk is linear in the document's size. Fields under `@skip`/`@include` that will not run are not
- * checked.
+ * The argument rule of one walk over an operation's fields: `runs` tells the walk which selections
+ * execute under the variables, and `check` is called for each field that runs, in walk order; the
+ * first refusal is kept (`refusal`) and nothing more is checked. Kept apart from the walk so that
+ * the operation checks (operation-checks.plugin.ts) run it in the same pass as the scopes.
  */
-export function checkArguments(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Record<string, unknown>,
-  checks: Readonly<Record<string, ArgumentCheck>>,
-  toGraphQLError: (error: unknown) => unknown = (error) => error,
-  request: ArgumentCheckRequest = NO_HEADERS,
-): void {
-  const checkField = (field: FieldNode, coordinate: string, check: ArgumentCheck, args: Record<string, unknown>): void => {
+export class ArgumentChecker {
+  private refused: { readonly error: unknown } | null = null;
+
+  constructor(
+    private readonly variables: Record<string, unknown>,
+    private readonly checks: Readonly<Record<string, ArgumentCheck>>,
+    private readonly toGraphQLError: (error: unknown) => unknown = (error) => error,
+    private readonly request: ArgumentCheckRequest = NO_HEADERS,
+  ) {}
+
+  /**
+   * Whether a selection runs (`@skip`/`@include`). A directive graphql-js cannot read (a variable
+   * coerced to null in `if:`) is the refusal, as it would fail execution; after a refusal every
+   * selection counts as running, since nothing more is checked.
+   */
+  readonly runs = (node: FieldNode | FragmentSpreadNode | InlineFragmentNode): boolean => {
+    if (this.refused !== null) return true;
     try {
-      check(args, request);
-    } catch (thrown) {
-      const error = toGraphQLError(thrown);
-      if (!(error instanceof GraphQLError)) throw error;
-      throw new GraphQLError(boundedMessage(error.message), { nodes: field, extensions: { ...error.extensions, coordinate } });
+      return runsUnder(node, this.variables);
+    } catch (error) {
+      this.refused = { error };
+      return true;
     }
   };
 
-  forEachSelectedField(
-    schema,
-    document,
-    operation,
-    ({ node, field, coordinate }) => {
-      const check = checks[coordinate];
-      if (check === undefined) return;
-      let args: Record<string, unknown>;
-      try {
-        args = getArgumentValues(field, node, variables);
-      } catch (error) {
-        throw badUserInput(error instanceof Error ? error.message : String(error), node, { coordinate });
-      }
-      checkField(node, coordinate, check, args);
-    },
-    (node) => included(node, variables),
-  );
-}
-
-/**
- * Checks the arguments of every field of an operation before anything executes (at
- * `didResolveOperation`, after validation): a bad argument anywhere, nested under a mutation's
- * result included, refuses the whole request with BAD_USER_INPUT and nothing is written. Without
- * it, `createTransfer(…) { toAccount { transfers(first: 0) { … } } }` would move the money and only
- * then fail on the nested page size. Variables are coerced here first, with a bound on their errors.
- */
-export function validateArgumentsPlugin<TContext extends object>(options: ValidateArgumentsOptions): ApolloServerPlugin<TContext> {
-  const maxVariableErrors = options.maxVariableErrors ?? 5;
-  if (!Number.isInteger(maxVariableErrors) || maxVariableErrors < 1) {
-    throw new TypeError(`validateArgumentsPlugin: maxVariableErrors must be an integer >= 1, got ${maxVariableErrors}`);
+  /** Runs the field's check, if it has one and nothing was refused yet. */
+  check(node: FieldNode, field: GraphQLField<unknown, unknown>, coordinate: string): void {
+    if (this.refused !== null) return;
+    const check = this.checks[coordinate];
+    if (check === undefined) return;
+    let args: Record<string, unknown>;
+    try {
+      args = getArgumentValues(field, node, this.variables);
+    } catch (error) {
+      this.refused = { error: badUserInput(error instanceof Error ? error.message : String(error), node, { coordinate }) };
+      return;
+    }
+    try {
+      check(args, this.request);
+    } catch (thrown) {
+      const error = this.toGraphQLError(thrown);
+      // Anything but a GraphQL error is a bug, and goes on as it was thrown.
+      this.refused = { error: error instanceof GraphQLError ? new GraphQLError(boundedMessage(error.message), { nodes: node, extensions: { ...error.extensions, coordinate } }) : error };
+    }
   }
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, operation, request }) {
-          if (operation === undefined) return;
-          const variables = coerceVariables(schema, operation, request.variables ?? {}, maxVariableErrors);
-          const headers = request.http?.headers;
-          checkArguments(schema, document, operation, variables, options.checks, options.toGraphQLError, { header: (name) => headers?.get(name) });
-        },
-      };
-    },
-  };
+
+  /** What to throw: the first refusal (a BAD_USER_INPUT or the check's own error), or null. */
+  refusal(): { readonly error: unknown } | null {
+    return this.refused;
+  }
 }
