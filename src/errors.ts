@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { IDEMPOTENCY_HTTP_STATUS, IdempotencyErrorCode } from './idempotency/errors';
+import { IDEMPOTENCY_HTTP_STATUS, IdempotencyErrorCode } from '@onceql/idempotency';
 
 /**
  * The public error codes (`extensions.code`) and the HTTP status each one carries.

@@ -23,7 +23,7 @@ import { sandboxLandingPage } from './http/landing-page';
 import { createGraphiQL } from './http/graphiql';
 import { createHttpServer } from './http/node-server';
 import { createGraphQLHandler } from './http/graphql';
-import { idempotencyPlugin } from './idempotency';
+import { idempotencyPlugin } from '@onceql/idempotency';
 import { LedgerStore } from './ledger/store';
 import type { Logger } from './observability';
 import { createObservability } from './observability';

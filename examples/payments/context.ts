@@ -1,4 +1,4 @@
-import type { LeasedExecution } from '../../src/idempotency';
+import type { LeasedExecution } from '@onceql/idempotency';
 import type { PaymentNetworkClient } from './network-client';
 import type { PaymentRecord } from './payment.type';
 

@@ -1,6 +1,6 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { Idempotent, IdempotencyCallParam } from '../../src/idempotency';
-import type { IdempotencyCall } from '../../src/idempotency';
+import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency';
+import type { IdempotencyCall } from '@onceql/idempotency';
 import type { PaymentsContext } from './context';
 import { CreatePaymentInput, Payment } from './payment.type';
 import type { PaymentRecord } from './payment.type';

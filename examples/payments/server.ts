@@ -10,9 +10,8 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
 import { headerMapOf, readBody, startAndListen, writeGraphQLResponse } from '../../src/http/apollo-node';
-import { httpStatusPlugin } from '../../src/graphql/http-status.plugin';
-import { IDEMPOTENCY_HTTP_STATUS, idempotencyPlugin } from '../../src/idempotency';
-import type { LeasedExecution } from '../../src/idempotency';
+import { httpStatusPlugin, idempotencyPlugin } from '@onceql/idempotency';
+import type { LeasedExecution } from '@onceql/idempotency';
 import type { RedisClient } from '../../src/redis/client';
 import type { PaymentsContext } from './context';
 import { PaymentNetworkClient } from './network-client';
@@ -83,8 +82,8 @@ export function createPaymentsServer(options: PaymentsServerOptions): PaymentsSe
     stopOnTerminationSignals: false,
     formatError: formatError(logError),
     plugins: [
-      // The status rule of onceql; codes other than the idempotency ones keep Apollo's status.
-      httpStatusPlugin<PaymentsContext>({ statusOf: (code) => (typeof code === 'string' ? (IDEMPOTENCY_HTTP_STATUS as Record<string, number>)[code] : undefined) }),
+      // The status rule of @onceql/idempotency; codes other than the idempotency ones keep Apollo's status.
+      httpStatusPlugin<PaymentsContext>(),
       idempotencyPlugin<PaymentsContext>({
         redis: options.redis,
         identify: (context) => context.namespace,

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { hasIdempotencyKey, openAtomicReply, withoutIdempotency } from '../idempotency';
-import type { AtomicIdempotency } from '../idempotency';
+import { hasIdempotencyKey, withoutIdempotency } from '@onceql/idempotency';
+import type { AtomicIdempotency } from '@onceql/idempotency';
 import type { RedisClient } from '../redis/client';
 import { sendWrite } from '../redis/client';
 import { lookupId, newId, tenantKeys } from '../redis/keys';
-import { loadHashes, pairsToRecord, runScript } from '../redis/scripts';
+import { loadHashes, runScript } from '../redis/scripts';
 import { ALL_SCOPES, apiKeyMatches, formatApiKey, hashApiKey, parseApiKey } from './api-key';
 import type { Scope } from './api-key';
+import { ApiKeyScriptStatus, createApiKeyScript, revokeApiKeyScript } from './api-key-scripts';
 import { ApiKeyNotFoundError, AuthInputError } from './errors';
 import { addressKey, allowlistRanges, InvalidCidrError, ipToHex, parseAllowlist } from './ip';
 import { textProblem } from '../text';
@@ -198,34 +199,27 @@ export class AuthStore {
       const secret = formatApiKey(tenantId, keyId, this.random);
       const prefix = parseApiKey(secret)?.prefix;
       if (prefix === undefined) throw new Error('formatApiKey produced a key parseApiKey rejects');
-      const reply = await sendWrite('create_api_key', hasIdempotencyKey(idempotency), () => runScript(this.redis, 'createApiKey', [idempotency.recordKey, keys.tenant, keys.apiKey(keyId), keys.apiKeys, idempotency.legacyRecordKey], [
-        ...idempotency.scriptArgs,
-        keyId,
-        input.name,
-        prefix,
-        hashApiKey(secret),
-        scopes.join(','),
-        ipAllowlist.join(','),
-        allowlistRanges(ipAllowlist),
-        rateLimitPerSecond === null ? '' : String(rateLimitPerSecond),
-        input.publishable === true ? 'publishable' : '',
-        String(MAX_API_KEYS_PER_TENANT),
-      ]));
-      let replayed = false;
-      const [status, createdId, createdAtMs] = openAtomicReply(reply, {
-        ...idempotency,
-        settle: (fieldStatus) => {
-          replayed = fieldStatus === 'REPLAYED';
-          idempotency.settle(fieldStatus);
-        },
-      });
-      if (status === 2) throw new Error(`tenant ${tenantId} does not exist`);
-      if (status === 3) continue; // an 80-bit id collided: draw another
-      if (status === 4) {
+      const created = await sendWrite('create_api_key', hasIdempotencyKey(idempotency), () =>
+        createApiKeyScript.run(this.redis, idempotency, { tenant: keys.tenant, apiKey: keys.apiKey(keyId), apiKeys: keys.apiKeys }, {
+          keyId,
+          name: input.name,
+          prefix,
+          hash: hashApiKey(secret),
+          scopes: scopes.join(','),
+          ipAllowlist: ipAllowlist.join(','),
+          ipRanges: allowlistRanges(ipAllowlist),
+          rateLimitPerSecond: rateLimitPerSecond === null ? '' : String(rateLimitPerSecond),
+          kind: input.publishable === true ? 'publishable' : '',
+          maxKeys: String(MAX_API_KEYS_PER_TENANT),
+        }),
+      );
+      if (created.status !== ApiKeyScriptStatus.CREATED) {
+        if (created.status === ApiKeyScriptStatus.ID_TAKEN) continue; // an 80-bit id collided: draw another
+        if (created.status === ApiKeyScriptStatus.NO_TENANT) throw new Error(`tenant ${tenantId} does not exist`);
         throw new AuthInputError('apiKeys', `A tenant holds at most ${MAX_API_KEYS_PER_TENANT} api keys, revoked ones included, and this one has that many: no more keys can be created.`);
       }
-      const id = String(createdId);
-      if (replayed) {
+      const { id } = created;
+      if (created.replayed) {
         // The key as it is stored now (revoked since, perhaps), never rebuilt from the retry's input.
         const [stored] = await this.loadApiKeys(tenantId, [id]);
         if (!stored) throw new Error(`api key ${id} of a recorded createApiKey is gone`);
@@ -240,7 +234,7 @@ export class AuthStore {
           scopes,
           ipAllowlist,
           rateLimitPerSecond,
-          createdAt: new Date(Number(createdAtMs)),
+          createdAt: new Date(created.createdAtMs),
           lastUsedAt: null,
           revokedAt: null,
           ...(input.publishable === true ? { publishable: true } : {}),
@@ -254,15 +248,10 @@ export class AuthStore {
   async revokeApiKey(tenantId: string, keyId: string, idempotency: AtomicIdempotency = withoutIdempotency(tenantKeys(tenantId).tag)): Promise<ApiKeyRecord> {
     const keys = tenantKeys(tenantId);
     // A malformed id is looked up as one no key has: the script records NOT_FOUND, as for any unknown id.
-    const reply = await sendWrite('revoke_api_key', hasIdempotencyKey(idempotency), () =>
-      runScript(this.redis, 'revokeApiKey', [idempotency.recordKey, keys.apiKey(lookupId(keyId)), idempotency.legacyRecordKey], [...idempotency.scriptArgs]),
+    const hash = await sendWrite('revoke_api_key', hasIdempotencyKey(idempotency), () =>
+      revokeApiKeyScript.run(this.redis, idempotency, { apiKey: keys.apiKey(lookupId(keyId)) }, {}),
     );
-    if (!Array.isArray(reply) || reply.length === 0) throw new Error('revoke_api_key: unexpected reply');
-    const [envelope, row] = reply as unknown[];
-    const [status] = openAtomicReply(envelope, idempotency);
-    if (status === 2) throw new ApiKeyNotFoundError(keyId);
     // The key as the script left it: no second read that could fail after the revocation committed.
-    const hash = pairsToRecord(row);
     if (hash === null) throw new ApiKeyNotFoundError(keyId);
     return toApiKey(tenantId, hash);
   }

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Idempotent, IdempotencyCallParam } from '../idempotency';
+import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency';
 import { IdempotentMutation } from './idempotent.directive';
-import type { IdempotencyCall } from '../idempotency';
+import type { IdempotencyCall } from '@onceql/idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
 import { CreateAccountArgs } from './account.input';
 import { Account } from './account.type';

@@ -1,9 +1,9 @@
 import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { assertMintable } from '../auth/minting';
 import type { ApiKeyRecord } from '../auth/store';
-import { Idempotent, IdempotencyCallParam } from '../idempotency';
+import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency';
 import { IdempotentMutation } from './idempotent.directive';
-import type { IdempotencyCall } from '../idempotency';
+import type { IdempotencyCall } from '@onceql/idempotency';
 import { CreateApiKeyArgs, RevokeApiKeyArgs } from './api-key.input';
 import type { Context } from './context';
 import { ApiKeysListSize, MutationCost } from './cost';

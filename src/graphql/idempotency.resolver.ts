@@ -1,6 +1,6 @@
 import { Arg, Ctx, Query, Resolver } from 'type-graphql';
-import { readIdempotencyRecord } from '../idempotency';
-import type { IdempotencyRecordView } from '../idempotency';
+import { readIdempotencyRecord } from '@onceql/idempotency';
+import type { IdempotencyRecordView } from '@onceql/idempotency';
 import type { Context } from './context';
 import { IdempotencyRecord } from './idempotency.type';
 import { RequiresScopes } from './scope';

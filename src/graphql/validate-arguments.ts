@@ -2,7 +2,7 @@ import { getDirectiveValues, isObjectType } from 'graphql';
 import type { GraphQLField, GraphQLSchema } from 'graphql';
 import { validateNewApiKey } from '../auth/store';
 import type { Scope } from '../auth/api-key';
-import { IdempotencyKeyRequiredError, validateIdempotencyKey } from '../idempotency';
+import { IdempotencyKeyRequiredError, validateIdempotencyKey } from '@onceql/idempotency';
 import { idempotentDirective } from './idempotent.directive';
 import { decodeCursor, validateNewAccount, validateNewTransfer, validatePageSize } from '../ledger/store';
 import type { ArgumentCheck } from './validate-arguments.plugin';

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { defineAtomicScript, hasIdempotencyKey, withoutIdempotency } from '@onceql/idempotency';
+import type { AtomicIdempotency } from '@onceql/idempotency';
+import { integerReply, readLua, ScriptReplyError } from '@onceql/redis-script';
 import type { RedisClient } from '../redis/client';
 import { isWellFormedId, lookupId, newId, tenantKeys } from '../redis/keys';
 import type { TenantKeys } from '../redis/keys';
-import { loadHashes, pairsToRecord, runScript } from '../redis/scripts';
+import { loadHashes, pairsToRecord } from '../redis/scripts';
 import { sendWrite } from '../redis/client';
-import { hasIdempotencyKey, openAtomicReply, withoutIdempotency } from '../idempotency';
-import type { AtomicIdempotency } from '../idempotency';
 import {
   AccountNotFoundError,
   BalanceLimitExceededError,
@@ -21,8 +23,11 @@ export const MAX_PAGE_SIZE = 100;
 const MAX_NAME_LENGTH = 200;
 const MAX_REFERENCE_LENGTH = 500;
 
-/** Status codes returned by create_transfer.lua (see its header). */
-const TransferStatus = {
+/** Status codes of create_account.lua's domain reply, shared with it as constants. */
+export const AccountScriptStatus = { CREATED: 1, ID_TAKEN: 2 } as const;
+
+/** Status codes of create_transfer.lua's domain reply, shared with it as constants. */
+export const TransferScriptStatus = {
   APPLIED: 1,
   FROM_NOT_FOUND: 2,
   TO_NOT_FOUND: 3,
@@ -31,7 +36,71 @@ const TransferStatus = {
   BALANCE_LIMIT: 6,
   ID_TAKEN: 7,
 } as const;
-type TransferStatus = (typeof TransferStatus)[keyof typeof TransferStatus];
+type TransferScriptStatus = (typeof TransferScriptStatus)[keyof typeof TransferScriptStatus];
+
+const lua = (name: string) => readLua(path.join(__dirname, 'scripts', name));
+const text = (value: unknown): string | undefined => (value === undefined || value === null ? undefined : String(value));
+
+/** The account create_account.lua created or replayed; fields a v1 record lacks are undefined. */
+interface CreatedAccountReply {
+  readonly id: string;
+  readonly createdAtMs: number;
+  readonly seq: number;
+  readonly name: string | undefined;
+  readonly currency: string | undefined;
+  readonly allowNegativeBalance: boolean | undefined;
+}
+
+export const createAccountScript = defineAtomicScript({
+  name: 'createAccount',
+  source: lua('create_account.lua'),
+  keys: ['sequence', 'account', 'accounts'],
+  args: ['accountId', 'name', 'currency', 'allowNegativeBalance'],
+  constants: AccountScriptStatus,
+  decode: (domain): CreatedAccountReply | 'idTaken' => {
+    const [status, id, createdAtMs, seq, name, currency, allowNegativeBalance] = domain;
+    switch (integerReply('createAccount', status)) {
+      case AccountScriptStatus.CREATED:
+        return {
+          id: String(id),
+          createdAtMs: integerReply('createAccount', createdAtMs),
+          seq: integerReply('createAccount', seq),
+          name: text(name),
+          currency: text(currency),
+          allowNegativeBalance: allowNegativeBalance === undefined ? undefined : String(allowNegativeBalance) === '1',
+        };
+      case AccountScriptStatus.ID_TAKEN:
+        return 'idTaken';
+      default:
+        throw new ScriptReplyError('createAccount', `unknown status ${String(status)}`);
+    }
+  },
+});
+
+/** What create_transfer.lua answers: the domain status, the applied transfer's fields, and the accounts' rows when it applied. */
+interface TransferReply {
+  readonly status: TransferScriptStatus;
+  readonly applied: readonly unknown[];
+  readonly accounts: AccountRecord[];
+}
+
+export const createTransferScript = defineAtomicScript({
+  name: 'createTransfer',
+  source: lua('create_transfer.lua'),
+  keys: ['fromAccount', 'toAccount', 'transfer', 'transfers', 'fromTransfers', 'toTransfers', 'sequence'],
+  args: ['transferId', 'fromId', 'toId', 'amount', 'currency', 'reference', 'hasReference'],
+  constants: TransferScriptStatus,
+  decode: (domain, live): TransferReply => {
+    const [status, ...applied] = domain;
+    const code = integerReply('createTransfer', status);
+    if (!(Object.values(TransferScriptStatus) as number[]).includes(code)) throw new ScriptReplyError('createTransfer', `unknown status ${code}`);
+    const accounts = live.map(pairsToRecord).filter((row): row is Record<string, string> => row !== null).map(toAccount);
+    return { status: code as TransferScriptStatus, applied, accounts };
+  },
+});
+
+/** The ledger's scripts, for lists of every script of the app. */
+export const LEDGER_SCRIPTS = [createAccountScript.script, createTransferScript.script] as const;
 
 function assertNever(value: never): never {
   throw new Error(`unexpected script status ${String(value)}`);
@@ -126,14 +195,6 @@ function toTransfer(hash: Record<string, string>, id: string): TransferRecord {
   };
 }
 
-/** What create_transfer.lua answers: the atomic envelope, and the accounts' rows when it applied. */
-function decodeTransferReply(reply: unknown): { envelope: unknown; accounts: AccountRecord[] } {
-  if (!Array.isArray(reply) || reply.length === 0) throw new Error('create_transfer: unexpected reply');
-  const [envelope, ...rows] = reply as unknown[];
-  const accounts = rows.map(pairsToRecord).filter((row): row is Record<string, string> => row !== null).map(toAccount);
-  return { envelope, accounts };
-}
-
 /**
  * The applied transfer from the script's reply: the stored one on a replay too. Records written
  * before the reply carried the whole transfer hold only its id, time and sequence; the rest of
@@ -178,30 +239,28 @@ export class LedgerStore {
   async createAccount(input: NewAccount, idempotency: AtomicIdempotency = withoutIdempotency(this.namespace)): Promise<AccountRecord> {
     validateNewAccount(input);
     const idempotent = hasIdempotencyKey(idempotency);
+    const k = this.keys;
     for (;;) {
       const id = newId(this.random);
-      const reply = await sendWrite('create_account', idempotent, () =>
-        runScript(this.redis, 'createAccount', [idempotency.recordKey, this.keys.sequence, this.keys.account(id), this.keys.accounts, idempotency.legacyRecordKey], [
-          ...idempotency.scriptArgs,
-          id,
-          input.name,
-          input.currency,
-          input.allowNegativeBalance ? '1' : '0',
-        ]),
+      const created = await sendWrite('create_account', idempotent, () =>
+        createAccountScript.run(this.redis, idempotency, { sequence: k.sequence, account: k.account(id), accounts: k.accounts }, {
+          accountId: id,
+          name: input.name,
+          currency: input.currency,
+          allowNegativeBalance: input.allowNegativeBalance ? '1' : '0',
+        }),
       );
-      const [status, accountId, createdAtMs, seq, name, currency, allowNegativeBalance] = openAtomicReply(reply, idempotency);
-      if (status === 2) continue; // an 80-bit id collided: draw another
+      if (created === 'idTaken') continue; // an 80-bit id collided: draw another
       // The account as created; records written before the reply carried name and currency hold
       // only id, time and sequence, and the rest is the retry's input (the fingerprint proved it equal).
-      const whole = currency !== undefined;
       return {
-        id: String(accountId),
-        name: whole ? String(name) : input.name,
-        currency: whole ? String(currency) : input.currency,
+        id: created.id,
+        name: created.name ?? input.name,
+        currency: created.currency ?? input.currency,
         balance: 0n,
-        allowNegativeBalance: whole ? String(allowNegativeBalance) === '1' : input.allowNegativeBalance,
-        createdAt: new Date(Number(createdAtMs)),
-        seq: Number(seq),
+        allowNegativeBalance: created.allowNegativeBalance ?? input.allowNegativeBalance,
+        createdAt: new Date(created.createdAtMs),
+        seq: created.seq,
       };
     }
   }
@@ -222,49 +281,44 @@ export class LedgerStore {
     const toId = lookupId(input.toAccountId);
     for (;;) {
       const id = newId(this.random);
-      const reply = await sendWrite('create_transfer', idempotent, () =>
-        runScript(
+      const { status, applied, accounts } = await sendWrite('create_transfer', idempotent, () =>
+        createTransferScript.run(
           this.redis,
-          'createTransfer',
-          [
-            idempotency.recordKey,
-            k.account(fromId),
-            k.account(toId),
-            k.transfer(id),
-            k.transfers,
-            k.accountTransfers(fromId),
-            k.accountTransfers(toId),
-            k.sequence,
-            idempotency.legacyRecordKey,
-          ],
-          [
-            ...idempotency.scriptArgs,
-            id,
-            input.fromAccountId,
-            input.toAccountId,
-            input.amount.toString(),
-            input.currency,
-            input.reference ?? '',
-            input.reference === null ? '0' : '1',
-          ],
+          idempotency,
+          {
+            fromAccount: k.account(fromId),
+            toAccount: k.account(toId),
+            transfer: k.transfer(id),
+            transfers: k.transfers,
+            fromTransfers: k.accountTransfers(fromId),
+            toTransfers: k.accountTransfers(toId),
+            sequence: k.sequence,
+          },
+          {
+            transferId: id,
+            fromId: input.fromAccountId,
+            toId: input.toAccountId,
+            amount: input.amount.toString(),
+            currency: input.currency,
+            reference: input.reference ?? '',
+            hasReference: input.reference === null ? '0' : '1',
+          },
         ),
       );
-      const { envelope, accounts } = decodeTransferReply(reply);
-      const [status, ...applied] = openAtomicReply(envelope, idempotency) as [TransferStatus, ...unknown[]];
       switch (status) {
-        case TransferStatus.APPLIED:
+        case TransferScriptStatus.APPLIED:
           return { transfer: storedTransfer(applied, input), accounts };
-        case TransferStatus.FROM_NOT_FOUND:
+        case TransferScriptStatus.FROM_NOT_FOUND:
           throw new AccountNotFoundError(input.fromAccountId);
-        case TransferStatus.TO_NOT_FOUND:
+        case TransferScriptStatus.TO_NOT_FOUND:
           throw new AccountNotFoundError(input.toAccountId);
-        case TransferStatus.CURRENCY_MISMATCH:
+        case TransferScriptStatus.CURRENCY_MISMATCH:
           throw new CurrencyMismatchError();
-        case TransferStatus.INSUFFICIENT_FUNDS:
+        case TransferScriptStatus.INSUFFICIENT_FUNDS:
           throw new InsufficientFundsError(input.fromAccountId);
-        case TransferStatus.BALANCE_LIMIT:
+        case TransferScriptStatus.BALANCE_LIMIT:
           throw new BalanceLimitExceededError();
-        case TransferStatus.ID_TAKEN:
+        case TransferScriptStatus.ID_TAKEN:
           continue; // an 80-bit id collided: draw another
         default:
           return assertNever(status);

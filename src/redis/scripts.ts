@@ -3,26 +3,16 @@ import { callScript, defineScript, readLua, useScriptMiddleware } from '@onceql/
 import type { AnyScript } from '@onceql/redis-script';
 import type { RedisClient } from './client';
 
-/** Lua building blocks that a script can include (put in front of its own source). */
-const ATOMIC_IDEMPOTENCY = 'idempotency/scripts/atomic.lua';
-
 /**
  * The one registry of Lua scripts. Each entry names its file (relative to `src/`), how many KEYS
  * it takes (`variadic`: any number, passed first as a count) and the fragments it includes.
  */
 export const SCRIPTS = {
   createTenant: { file: 'auth/scripts/create_tenant.lua', keys: 3 },
-  createApiKey: { file: 'auth/scripts/create_api_key.lua', keys: 5, include: [ATOMIC_IDEMPOTENCY] },
-  revokeApiKey: { file: 'auth/scripts/revoke_api_key.lua', keys: 3, include: [ATOMIC_IDEMPOTENCY] },
   recordAuthFailure: { file: 'auth/scripts/record_auth_failure.lua', keys: 1 },
   admit: { file: 'auth/scripts/admit.lua', keys: 4, include: ['ratelimit/scripts/limits.lua'] },
   refundCost: { file: 'ratelimit/scripts/refund_cost.lua', keys: 1, include: ['ratelimit/scripts/limits.lua'] },
-  createAccount: { file: 'ledger/scripts/create_account.lua', keys: 5, include: [ATOMIC_IDEMPOTENCY] },
-  createTransfer: { file: 'ledger/scripts/create_transfer.lua', keys: 9, include: [ATOMIC_IDEMPOTENCY] },
   loadHashes: { file: 'redis/scripts/load_hashes.lua', keys: 'variadic' },
-  claimIdempotencyKey: { file: 'idempotency/scripts/claim.lua', keys: 3 },
-  completeIdempotencyKey: { file: 'idempotency/scripts/complete.lua', keys: 1 },
-  releaseIdempotencyKey: { file: 'idempotency/scripts/release.lua', keys: 1 },
 } as const satisfies Record<string, { file: string; keys: number | 'variadic'; include?: readonly string[] }>;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { GraphQLError } from 'graphql';
-import type { LeasedExecution } from '../../src/idempotency';
-import { decodeResult, downstreamKey, fingerprint, idempotencyRecordKey, LeasedIdempotency } from '../../src/idempotency';
+import type { LeasedExecution } from '@onceql/idempotency';
+import { decodeResult, downstreamKey, fingerprint, idempotencyRecordKey, LeasedIdempotency } from '@onceql/idempotency';
 import type { RedisClient } from '../../src/redis/client';
 import { connectTestRedis, sleep } from './payments.helpers';
 

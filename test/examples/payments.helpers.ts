@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { downstreamKey, idempotencyRecordKey } from '../../src/idempotency';
+import { downstreamKey, idempotencyRecordKey } from '@onceql/idempotency';
 import type { RedisClient } from '../../src/redis/client';
 import type { PaymentNetwork } from '../../examples/payments/network';
 import { startPaymentNetwork } from '../../examples/payments/network';

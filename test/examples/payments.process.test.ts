@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { readIdempotencyRecord } from '../../src/idempotency';
+import { readIdempotencyRecord } from '@onceql/idempotency';
 import type { RedisClient } from '../../src/redis/client';
 import type { PaymentNetwork } from '../../examples/payments/network';
 import { startPaymentNetwork } from '../../examples/payments/network';

@@ -1,5 +1,5 @@
-import type { LeasedExecution } from '../../src/idempotency';
-import { readIdempotencyRecord } from '../../src/idempotency';
+import type { LeasedExecution } from '@onceql/idempotency';
+import { readIdempotencyRecord } from '@onceql/idempotency';
 import type { RedisClient } from '../../src/redis/client';
 import type { PaymentRecord } from '../../examples/payments/payment.type';
 import {

@@ -3,7 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import { ALL_SCOPES } from '../../src/auth/api-key';
 import { AuthStore } from '../../src/auth/store';
 import { loadConfig } from '../../src/config';
-import { idempotencyRecordKey } from '../../src/idempotency/key';
+import { idempotencyRecordKey } from '@onceql/idempotency';
 import type { RedisClient } from '../../src/redis/client';
 import { openRedis } from '../../src/redis/connect';
 import { tenantKeys } from '../../src/redis/keys';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { IdempotencyRecordDocument } from '../generated/graphql';
-import { encodeResult, fingerprint, idempotencyRecordKey, LeasedIdempotency, legacyIdempotencyRecordKey } from '../../src/idempotency';
+import { encodeResult, fingerprint, idempotencyRecordKey, LeasedIdempotency, legacyIdempotencyRecordKey } from '@onceql/idempotency';
 import { LedgerStore } from '../../src/ledger/store';
 import { tenantKeys } from '../../src/redis/keys';
 import { ledgerClient } from '../helpers/ledger';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ApiError } from '../../src/errors';
 import { toApiError } from '../../src/graphql/errors';
-import { IdempotencyCall } from '../../src/idempotency';
+import { IdempotencyCall } from '@onceql/idempotency';
 import { LedgerStore } from '../../src/ledger/store';
 import type { RedisClient } from '../../src/redis/client';
 import { createRedisClient } from '../../src/redis/client';

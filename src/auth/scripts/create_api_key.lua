@@ -1,9 +1,9 @@
 --[[
   create_api_key: store a new api key of a tenant, as the hash of the key only, on the atomic
-  idempotency path (idempotency/scripts/atomic.lua is included in front of this script). The
-  plaintext key never reaches Redis, so a replay cannot reveal it.
+  idempotency path (defineAtomicScript of @onceql/idempotency puts its lua/atomic.lua and
+  now_ms() in front). The plaintext key never reaches Redis, so a replay cannot reveal it.
 
-  KEYS[1]  idempotency record (see atomic.lua)
+  KEYS[1]  idempotency record (see @onceql/idempotency lua/atomic.lua)
   KEYS[2]  tenant   hash of the tenant (must exist)
   KEYS[3]  apiKey   hash of the new key
   KEYS[4]  apiKeys  sorted set of the tenant's key ids, scored by creation time (ms)
@@ -21,17 +21,18 @@
   ARGV[13]  kind                "publishable" (runs only the tenant's trusted documents), "" for a secret key
   ARGV[14]  maxKeys             keys a tenant may hold, revoked ones included (apiKeys lists them all)
 
-  Returns the atomic envelope {idemStatus, ...} around
-           {1, keyId, createdAtMs}  created (or, replayed, the key created first)
-           {2}                      the tenant does not exist (nothing recorded)
-           {3}                      a key with this id exists (a random-id collision; nothing recorded)
-           {4}                      the tenant holds maxKeys keys already (recorded: it depends on stored data)
+  Returns {envelope}: the atomic envelope {idemStatus, ...} around (status constants from
+  ApiKeyScriptStatus in src/auth/store.ts, defined in front of this file)
+           {CREATED, keyId, createdAtMs}  created (or, replayed, the key created first)
+           {NO_TENANT}              the tenant does not exist (nothing recorded)
+           {ID_TAKEN}               a key with this id exists (a random-id collision; nothing recorded)
+           {TOO_MANY_KEYS}          the tenant holds maxKeys keys already (recorded: it depends on stored data)
 
   Atomicity: the key hash, its index entry and the idempotency record are written together.
 ]]
 local replay = idem_begin()
 if replay then
-  return replay
+  return {replay}
 end
 
 local tenantKey = KEYS[2]
@@ -39,15 +40,15 @@ local apiKeyKey = KEYS[3]
 local apiKeysKey = KEYS[4]
 
 if redis.call('EXISTS', tenantKey) == 0 then
-  return {IDEM_NONE, 2}
+  return {{IDEM_NONE, NO_TENANT}}
 end
 if redis.call('EXISTS', apiKeyKey) == 1 then
-  return {IDEM_NONE, 3}
+  return {{IDEM_NONE, ID_TAKEN}}
 end
 if redis.call('ZCARD', apiKeysKey) >= tonumber(ARGV[14]) then
-  return idem_finish(idem_now_ms(), {4}, 'FAILED', 'BAD_USER_INPUT', '')
+  return {idem_finish(now_ms(), {TOO_MANY_KEYS}, 'BAD_USER_INPUT', '')}
 end
-local createdAtMs = idem_now_ms()
+local createdAtMs = now_ms()
 redis.call('HSET', apiKeyKey,
   'id', ARGV[5],
   'name', ARGV[6],
@@ -60,4 +61,4 @@ redis.call('HSET', apiKeyKey,
   'kind', ARGV[13],
   'createdAt', createdAtMs)
 redis.call('ZADD', apiKeysKey, createdAtMs, ARGV[5])
-return idem_finish(createdAtMs, {1, ARGV[5], createdAtMs}, 'SUCCEEDED', '', ARGV[5])
+return {idem_finish(createdAtMs, {CREATED, ARGV[5], createdAtMs}, '', ARGV[5])}

@@ -1,8 +1,8 @@
 --[[
   create_account: open an account with a zero balance, on the atomic idempotency path
-  (idempotency/scripts/atomic.lua is included in front of this script).
+  (defineAtomicScript of @onceql/idempotency puts its lua/atomic.lua and now_ms() in front).
 
-  KEYS[1]  idempotency record (see atomic.lua)
+  KEYS[1]  idempotency record (see @onceql/idempotency lua/atomic.lua)
   KEYS[2]  sequence    string counter of the tenant's creation order (INCR)
   KEYS[3]  account     hash of the new account
   KEYS[4]  accounts    sorted set of the tenant's account ids, scored by sequence
@@ -14,11 +14,12 @@
   ARGV[7]  currency              three upper-case letters (checked by the caller)
   ARGV[8]  allowNegativeBalance  "1" or "0"
 
-  Returns the atomic envelope {idemStatus, ...} around
-           {1, accountId, createdAtMs, seq, name, currency, allowNegativeBalance}
-                                             created: the account as created (a replay returns
-                                             the recorded one, never rebuilt from the retry's input)
-           {2}                               an account with this id exists (a random-id collision;
+  Returns {envelope}: the atomic envelope {idemStatus, ...} around (status constants from
+  AccountScriptStatus in src/ledger/store.ts, defined in front of this file)
+           {CREATED, accountId, createdAtMs, seq, name, currency, allowNegativeBalance}
+                                             the account as created (a replay returns the
+                                             recorded one, never rebuilt from the retry's input)
+           {ID_TAKEN}                        an account with this id exists (a random-id collision;
                                              nothing is recorded, the caller draws a new id)
 
   Atomicity: the account hash, its index entry and the idempotency record are written together
@@ -26,7 +27,7 @@
 ]]
 local replay = idem_begin()
 if replay then
-  return replay
+  return {replay}
 end
 
 local sequenceKey = KEYS[2]
@@ -39,10 +40,10 @@ local currency = ARGV[7]
 local allowNegativeBalance = ARGV[8]
 
 if redis.call('EXISTS', accountKey) == 1 then
-  return {IDEM_NONE, 2}
+  return {{IDEM_NONE, ID_TAKEN}}
 end
 
-local createdAtMs = idem_now_ms()
+local createdAtMs = now_ms()
 local seq = redis.call('INCR', sequenceKey)
 
 redis.call('HSET', accountKey,
@@ -55,4 +56,4 @@ redis.call('HSET', accountKey,
   'seq', seq)
 redis.call('ZADD', accountsKey, seq, accountId)
 
-return idem_finish(createdAtMs, {1, accountId, createdAtMs, seq, name, currency, allowNegativeBalance}, 'SUCCEEDED', '', accountId)
+return {idem_finish(createdAtMs, {CREATED, accountId, createdAtMs, seq, name, currency, allowNegativeBalance}, '', accountId)}

@@ -1,8 +1,9 @@
 --[[
   create_transfer: move an amount from one account to another of the same currency, on the
-  atomic idempotency path (idempotency/scripts/atomic.lua is included in front of this script).
+  atomic idempotency path (defineAtomicScript of @onceql/idempotency puts its lua/atomic.lua and
+  now_ms() in front).
 
-  KEYS[1]  idempotency record (see atomic.lua)
+  KEYS[1]  idempotency record (see @onceql/idempotency lua/atomic.lua)
   KEYS[2]  fromAccount        hash of the account debited
   KEYS[3]  toAccount          hash of the account credited
   KEYS[4]  transfer           hash of the new transfer: f (from id), t (to id), a (amount),
@@ -23,15 +24,16 @@
   ARGV[11]  hasReference "1" or "0"
 
   Returns {envelope, fromAccount, toAccount}: the atomic envelope {idemStatus, ...} around
-           {1, transferId, createdAtMs, seq, fromId, toId, amount, currency, hasReference, reference}
-                 applied: the transfer as stored (a replay returns the recorded one, so what a
-                 retry sees is the stored transfer, never rebuilt from the retry's input)
-           {2}   the debited account does not exist          (recorded: NOT_FOUND)
-           {3}   the credited account does not exist         (recorded: NOT_FOUND)
-           {4}   currency differs from either account        (recorded: CURRENCY_MISMATCH)
-           {5}   the debit would take a non-negative account below zero (recorded: INSUFFICIENT_FUNDS)
-           {6}   a balance would leave -(2^53-1) .. 2^53-1   (recorded: BALANCE_LIMIT_EXCEEDED)
-           {7}   a transfer with this id exists (a random-id collision; nothing is recorded)
+  (status constants from TransferScriptStatus in src/ledger/store.ts, defined in front of this file)
+           {APPLIED, transferId, createdAtMs, seq, fromId, toId, amount, currency, hasReference, reference}
+                 the transfer as stored (a replay returns the recorded one, so what a retry
+                 sees is the stored transfer, never rebuilt from the retry's input)
+           {FROM_NOT_FOUND}     the debited account does not exist    (recorded: NOT_FOUND)
+           {TO_NOT_FOUND}       the credited account does not exist   (recorded: NOT_FOUND)
+           {CURRENCY_MISMATCH}  currency differs from either account  (recorded: CURRENCY_MISMATCH)
+           {INSUFFICIENT_FUNDS} the debit would take a non-negative account below zero (recorded)
+           {BALANCE_LIMIT}      a balance would leave -(2^53-1) .. 2^53-1 (recorded: BALANCE_LIMIT_EXCEEDED)
+           {ID_TAKEN}           a transfer with this id exists (a random-id collision; nothing is recorded)
   On a replay the envelope holds the recorded reply, refusals included.
   fromAccount, toAccount: when the transfer applied (executed now or replayed), both accounts'
   hashes as HGETALL pairs as they are at the end of this script: after this transfer, or, on a
@@ -49,7 +51,7 @@ local toKey = KEYS[3]
 
 -- Adds both accounts' rows to an applied outcome (see the header).
 local function with_accounts(envelope)
-  if envelope[2] == 1 then
+  if envelope[2] == APPLIED then
     return {envelope, redis.call('HGETALL', fromKey), redis.call('HGETALL', toKey)}
   end
   return {envelope}
@@ -75,35 +77,35 @@ local reference = ARGV[10]
 local hasReference = ARGV[11]
 
 local MAX_BALANCE = 9007199254740991
-local nowMs = idem_now_ms()
+local nowMs = now_ms()
 
 local function refuse(status, errorCode)
-  return {idem_finish(nowMs, {status}, 'FAILED', errorCode, '')}
+  return {idem_finish(nowMs, {status}, errorCode, '')}
 end
 
 local from = redis.call('HMGET', fromKey, 'currency', 'balance', 'allowNegativeBalance')
 if not from[1] then
-  return refuse(2, 'NOT_FOUND')
+  return refuse(FROM_NOT_FOUND, 'NOT_FOUND')
 end
 local to = redis.call('HMGET', toKey, 'currency', 'balance')
 if not to[1] then
-  return refuse(3, 'NOT_FOUND')
+  return refuse(TO_NOT_FOUND, 'NOT_FOUND')
 end
 if from[1] ~= currency or to[1] ~= currency then
-  return refuse(4, 'CURRENCY_MISMATCH')
+  return refuse(CURRENCY_MISMATCH, 'CURRENCY_MISMATCH')
 end
 if redis.call('EXISTS', transferKey) == 1 then
-  return {{IDEM_NONE, 7}}
+  return {{IDEM_NONE, ID_TAKEN}}
 end
 
 local amount = tonumber(amountText)
 local fromAfter = tonumber(from[2]) - amount
 local toAfter = tonumber(to[2]) + amount
 if fromAfter < 0 and from[3] ~= '1' then
-  return refuse(5, 'INSUFFICIENT_FUNDS')
+  return refuse(INSUFFICIENT_FUNDS, 'INSUFFICIENT_FUNDS')
 end
 if fromAfter < -MAX_BALANCE or toAfter > MAX_BALANCE then
-  return refuse(6, 'BALANCE_LIMIT_EXCEEDED')
+  return refuse(BALANCE_LIMIT, 'BALANCE_LIMIT_EXCEEDED')
 end
 
 local seq = redis.call('INCR', sequenceKey)
@@ -121,4 +123,4 @@ redis.call('ZADD', transfersKey, seq, transferId)
 redis.call('ZADD', fromTransfersKey, seq, transferId)
 redis.call('ZADD', toTransfersKey, seq, transferId)
 
-return with_accounts(idem_finish(nowMs, {1, transferId, nowMs, seq, fromId, toId, amountText, currency, hasReference, reference}, 'SUCCEEDED', '', transferId))
+return with_accounts(idem_finish(nowMs, {APPLIED, transferId, nowMs, seq, fromId, toId, amountText, currency, hasReference, reference}, '', transferId))

@@ -1,5 +1,5 @@
 import type { GraphQLError } from 'graphql';
-import type { RedisClient } from '../redis/client';
+import type { ScriptClient } from '@onceql/redis-script';
 import type { AtomicIdempotency, FieldStatus } from './atomic';
 import type { IdempotencyKeyInvalidError } from './errors';
 import { idempotencyRecordKey, legacyIdempotencyRecordKey } from './key';
@@ -7,7 +7,7 @@ import type { LeasedExecution } from './leased';
 import { LeasedIdempotency } from './leased';
 
 export interface IdempotencyOptions<TContext extends object> {
-  readonly redis: RedisClient;
+  readonly redis: ScriptClient;
   /**
    * The caller's namespace for records, with its Redis Cluster hash tag, e.g. `oq:{t:<tenantId>}`:
    * keys are scoped by it, so two tenants using one key never meet.

@@ -1,50 +1,17 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Kind } from 'graphql';
-import type { DocumentNode, FragmentDefinitionNode, SelectionSetNode } from 'graphql';
 import { IdempotencyErrorCode, IdempotencyKeyInvalidError } from './errors';
+import { rootFieldsOf } from './http-status';
 import { validateIdempotencyKey } from './key';
 import type { IdempotencyCall, IdempotencyEntry, IdempotencyOptions } from './runtime';
 import { attachRequest, IdempotencyRuntime } from './runtime';
 
 /**
- * Root fields of an operation by response key, `__typename` aside. Each fragment is entered once,
- * so a chain of fragments that spread the next one twice costs its size, not 2^depth.
- */
-function rootFieldCount(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>): number {
-  const responseKeys = new Set<string>();
-  const entered = new Set<string>();
-  const walk = (selections: SelectionSetNode): void => {
-    for (const selection of selections.selections) {
-      if (selection.kind === Kind.FIELD) {
-        if (selection.name.value !== '__typename') responseKeys.add(selection.alias?.value ?? selection.name.value);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        walk(selection.selectionSet);
-      } else if (!entered.has(selection.name.value)) {
-        entered.add(selection.name.value);
-        const fragment = fragments.get(selection.name.value);
-        if (fragment) walk(fragment.selectionSet);
-      }
-    }
-  };
-  walk(selectionSet);
-  return responseKeys.size;
-}
-
-function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  return fragments;
-}
-
-/**
  * The Apollo side of idempotent mutations: reads the `Idempotency-Key` header (valid only on an
  * operation with exactly one mutation field), and on the way out sets `Idempotent-Replayed: true`
  * when anything was replayed, lists `extensions.idempotency` per mutation field, adds
- * `Retry-After` to 409s. It sets no HTTP status: one plugin does that for every error, from one
- * rule (onceql's `httpStatusPlugin`, given `IDEMPOTENCY_HTTP_STATUS` for these codes). Fields opt
- * in with `@Idempotent()`.
+ * `Retry-After` to 409s. It sets no HTTP status: {@link httpStatusPlugin} does that for every
+ * error, from one rule (give it your code → status table with `IDEMPOTENCY_HTTP_STATUS` in it).
+ * Fields opt in with `@Idempotent()`.
  */
 export function idempotencyPlugin<TContext extends object>(options: IdempotencyOptions<TContext> | IdempotencyRuntime<TContext>): ApolloServerPlugin<TContext> {
   const runtime = options instanceof IdempotencyRuntime ? options : new IdempotencyRuntime(options);
@@ -78,7 +45,7 @@ export function idempotencyPlugin<TContext extends object>(options: IdempotencyO
         async didResolveOperation({ operation, document }) {
           if (header === undefined || operation?.operation !== 'mutation') return;
           if (state.headerError) throw state.headerError;
-          if (rootFieldCount(operation.selectionSet, fragmentsOf(document)) !== 1) {
+          if (rootFieldsOf(operation, document).count !== 1) {
             throw new IdempotencyKeyInvalidError('the Idempotency-Key header applies only to an operation with exactly one mutation field; pass idempotencyKey on each field instead');
           }
         },

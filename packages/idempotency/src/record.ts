@@ -1,4 +1,4 @@
-import type { RedisClient } from '../redis/client';
+import type { ScriptClient } from '@onceql/redis-script';
 import { idempotencyRecordKey, legacyIdempotencyRecordKey } from './key';
 
 /** What `idempotencyRecord(key)` tells a client about one of its keys. */
@@ -50,7 +50,7 @@ function decodePacked(key: string, packed: Buffer, expiresAtMs: number): Idempot
 }
 
 /** Reads the record of a key in a namespace; null when the key was never used or has expired. */
-export async function readIdempotencyRecord(redis: RedisClient, namespace: string, key: string): Promise<IdempotencyRecordView | null> {
+export async function readIdempotencyRecord(redis: ScriptClient, namespace: string, key: string): Promise<IdempotencyRecordView | null> {
   let recordKey = idempotencyRecordKey(namespace, key);
   let type = await redis.type(recordKey);
   if (type === 'none') {

@@ -1,24 +1,26 @@
 --[[
-  idempotency/atomic: building blocks for a domain script on the ATOMIC path. The registry puts
-  this file in front of every script that includes it, so one script looks the key up, refuses a
-  mismatch, replays a completed outcome, or applies its write and records the outcome.
+  @onceql/idempotency atomic: building blocks for a domain script on the ATOMIC path.
+  defineAtomicScript() puts this file (after @onceql/redis-script's now_ms()) in front of every
+  atomic script, so one script looks the key up, refuses a mismatch, replays a completed
+  outcome, or applies its write and records the outcome.
 
-  Calling convention of an including script:
+  Calling convention (defineAtomicScript writes it; no call site does):
     KEYS[1]     idempotency record (see "record formats"), in the same slot as the data
     KEYS[#KEYS] the same record under its name before v2 (<namespace>:idem:<hex>), last: a v1
                 record there, written by an earlier version, still replays
     ARGV[1]     idempotency key as the client sent it ("" when the request has none)
     ARGV[2]     fingerprint: hex SHA-256 of mutation + arguments ("" when there is no key)
     ARGV[3]     mutation field name
-    ARGV[4]     retention in ms (IDEMPOTENCY_TTL_SECONDS * 1000)
+    ARGV[4]     retention in ms (ttlSeconds * 1000)
     KEYS[2..#KEYS-1], ARGV[5..]  the domain script's own
 
-  Replies are envelopes: {IDEM_STATUS, <the domain script's reply...>} with IDEM_STATUS
-    0 IDEM_NONE         executed, the request had no key
-    1 IDEM_EXECUTED     executed now, outcome recorded
-    2 IDEM_REPLAYED     not executed: the recorded reply of the first execution
-    3 IDEM_MISMATCH     not executed: the key was used with another mutation or other arguments
-    4 IDEM_IN_PROGRESS  not executed: the key is claimed on the leased path by other code
+  A domain script starts with `local replay = idem_begin()` (answer `{replay, live...}` when it
+  is not nil) and ends with `{idem_finish(nowMs, domainReply, errorCode, resourceId), live...}`;
+  `live` values (rows read at the end of the script) are never recorded.
+
+  The envelope is {IDEM_STATUS, <the domain reply...>}; IDEM_NONE, IDEM_EXECUTED, IDEM_REPLAYED,
+  IDEM_MISMATCH and IDEM_IN_PROGRESS are constants defined in front of this file, from
+  AtomicStatus in src/atomic.ts.
 
   Record formats (a record's format is told by its Redis type and first byte):
     v2, written here: a string, one packed value, expiring at expiresAt (PEXPIRETIME gives it):
@@ -33,17 +35,11 @@
       reply (atomic path: cjson of the domain reply), token, leaseUntil, result, errorMessage,
       errorExtensions (leased path only)
     Both replay here: a v1 record written by an earlier version answers its retries as it did.
-  The record expires (PEXPIRE) at expiresAt; after that the key is new again.
+  The record expires at expiresAt; after that the key is new again.
 
   Atomicity: the look-up, the domain write and the record are one script, so concurrent
   duplicates are serialized by Redis and exactly one executes. Nothing is ever IN_PROGRESS.
 ]]
-local IDEM_NONE = 0
-local IDEM_EXECUTED = 1
-local IDEM_REPLAYED = 2
-local IDEM_MISMATCH = 3
-local IDEM_IN_PROGRESS = 4
-
 local idemRecordKey = KEYS[1]
 local idemLegacyRecordKey = KEYS[#KEYS]
 local idemKey = ARGV[1]
@@ -132,9 +128,9 @@ local function idem_begin()
 end
 
 -- Records the outcome of this execution (when there is a key) and wraps the domain reply.
--- outcome: 'SUCCEEDED' or 'FAILED' (a v2 record tells it by its errorCode); errorCode and
--- resourceId: '' when not applicable.
-local function idem_finish(nowMs, reply, outcome, errorCode, resourceId)
+-- errorCode: the public code of a recorded refusal, '' for a success; resourceId: the id of what
+-- the mutation created, or ''.
+local function idem_finish(nowMs, reply, errorCode, resourceId)
   if idemFingerprint == '' then
     table.insert(reply, 1, IDEM_NONE)
     return reply
@@ -144,10 +140,4 @@ local function idem_finish(nowMs, reply, outcome, errorCode, resourceId)
   redis.call('SET', idemRecordKey, header .. cmsgpack.pack(reply), 'PXAT', string.format('%d', nowMs + idemTtlMs))
   table.insert(reply, 1, IDEM_EXECUTED)
   return reply
-end
-
--- Redis server time in ms: one clock for every API instance.
-local function idem_now_ms()
-  local now = redis.call('TIME')
-  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 end

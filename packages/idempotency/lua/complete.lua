@@ -1,5 +1,5 @@
 --[[
-  idempotency/complete: the LEASED path's last step. Stores the outcome only if the record still
+  @onceql/idempotency complete: the LEASED path's last step. Stores the outcome only if the record still
   holds the caller's fencing token, so a stale executor (paused past its lease and overtaken)
   cannot overwrite anything.
 
@@ -15,10 +15,11 @@
   ARGV[8]  ttlMs            retention from now
   ARGV[9]  channel          pub/sub channel on which waiting duplicates listen (not a key)
 
-  Returns  {1}   stored
-           {2, outcome, result, errorCode, errorMessage, errorExtensions}
-                 FENCED, and another executor completed the key: the caller answers with this
-           {3}   FENCED, and the key is not completed (a newer claim is running, or the record is gone)
+  Returns (status constants from CompleteStatus in src/leased.ts, defined in front of this file)
+           {STORED}
+           {FENCED_COMPLETED, outcome, result, errorCode, errorMessage, errorExtensions}
+                 another executor completed the key: the caller answers with this
+           {FENCED_OPEN}  the key is not completed (a newer claim is running, or the record is gone)
 
   Atomicity: token check and write are one script. Waiters are told on the channel.
 ]]
@@ -27,14 +28,13 @@ local token = ARGV[1]
 
 local stored = redis.call('HMGET', recordKey, 'token', 'status', 'outcome', 'result', 'errorCode', 'errorMessage', 'errorExtensions')
 if stored[2] == 'COMPLETED' then
-  return {2, stored[3] or '', stored[4] or '', stored[5] or '', stored[6] or '', stored[7] or ''}
+  return {FENCED_COMPLETED, stored[3] or '', stored[4] or '', stored[5] or '', stored[6] or '', stored[7] or ''}
 end
 if stored[1] ~= token or stored[2] ~= 'IN_PROGRESS' then
-  return {3}
+  return {FENCED_OPEN}
 end
 
-local now = redis.call('TIME')
-local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local nowMs = now_ms()
 local ttlMs = tonumber(ARGV[8])
 redis.call('HSET', recordKey,
   'status', 'COMPLETED',
@@ -49,4 +49,4 @@ redis.call('HSET', recordKey,
 redis.call('HDEL', recordKey, 'leaseUntil')
 redis.call('PEXPIRE', recordKey, ttlMs)
 redis.call('PUBLISH', ARGV[9], 'completed')
-return {1}
+return {STORED}

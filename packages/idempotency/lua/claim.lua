@@ -1,5 +1,5 @@
 --[[
-  idempotency/claim: the LEASED path's first step. Creates the record IN_PROGRESS with a fencing
+  @onceql/idempotency claim: the LEASED path's first step. Creates the record IN_PROGRESS with a fencing
   token and a lease, or tells the caller what became of the key.
 
   KEYS[1]  record          hash (v1 record format in atomic.lua)
@@ -15,12 +15,13 @@
   ARGV[4]  leaseMs      how long the claim is exclusive
   ARGV[5]  ttlMs        retention once completed
 
-  Returns  {1, token}                 CLAIMED: the caller executes
-           {2, token}                 RECOVERED: an expired lease was taken over; the caller executes
-           {3, outcome, result, errorCode, errorMessage, errorExtensions}
-                                      COMPLETED: replay this outcome (replayCount is incremented)
-           {4, remainingLeaseMs}      IN_PROGRESS: another executor holds a live lease
-           {5}                        MISMATCH: the key was used with another mutation or arguments
+  Returns (status constants from ClaimStatus in src/leased.ts, defined in front of this file)
+           {CLAIMED, token}           the caller executes
+           {RECOVERED, token}         an expired lease was taken over; the caller executes
+           {COMPLETED, outcome, result, errorCode, errorMessage, errorExtensions}
+                                      replay this outcome (replayCount is incremented)
+           {IN_PROGRESS, remainingLeaseMs}  another executor holds a live lease
+           {MISMATCH}                 the key was used with another mutation or arguments
 
   Atomicity: check-and-claim is one script; two claims can never both get a live lease.
 ]]
@@ -34,8 +35,7 @@ local mutation = ARGV[3]
 local leaseMs = tonumber(ARGV[4])
 local ttlMs = tonumber(ARGV[5])
 
-local now = redis.call('TIME')
-local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local nowMs = now_ms()
 
 if redis.call('EXISTS', recordKey) == 0 and redis.call('EXISTS', legacyRecordKey) == 1 then
   redis.call('RENAME', legacyRecordKey, recordKey)
@@ -43,26 +43,26 @@ end
 
 -- A string is an atomic-path record (v2, see atomic.lua): that key belongs to another mutation.
 if redis.call('TYPE', recordKey)['ok'] == 'string' then
-  return {5}
+  return {MISMATCH}
 end
 
 local stored = redis.call('HMGET', recordKey, 'fingerprint', 'status', 'leaseUntil', 'outcome', 'result', 'errorCode', 'errorMessage', 'errorExtensions')
 if stored[1] then
   if stored[1] ~= fingerprint then
-    return {5}
+    return {MISMATCH}
   end
   if stored[2] == 'COMPLETED' then
     redis.call('HINCRBY', recordKey, 'replayCount', 1)
-    return {3, stored[4] or '', stored[5] or '', stored[6] or '', stored[7] or '', stored[8] or ''}
+    return {COMPLETED, stored[4] or '', stored[5] or '', stored[6] or '', stored[7] or '', stored[8] or ''}
   end
   local leaseUntil = tonumber(stored[3]) or 0
   if leaseUntil > nowMs then
-    return {4, leaseUntil - nowMs}
+    return {IN_PROGRESS, leaseUntil - nowMs}
   end
   local token = redis.call('INCR', fencingCounterKey)
   redis.call('HSET', recordKey, 'token', token, 'leaseUntil', nowMs + leaseMs)
   redis.call('PEXPIRE', recordKey, leaseMs + ttlMs)
-  return {2, token}
+  return {RECOVERED, token}
 end
 
 local token = redis.call('INCR', fencingCounterKey)
@@ -77,4 +77,4 @@ redis.call('HSET', recordKey,
   'token', token,
   'leaseUntil', nowMs + leaseMs)
 redis.call('PEXPIRE', recordKey, leaseMs + ttlMs)
-return {1, token}
+return {CLAIMED, token}
