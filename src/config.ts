@@ -1,14 +1,12 @@
 import path from 'node:path';
 import type { TrustProxy } from './auth/ip';
 import { parseAllowlist } from './auth/ip';
+import type { HttpLimits } from './http/node-server';
+import type { LogLevel } from './observability/logger';
+import type { ObservabilitySettings } from './observability/observability';
 import type { OverloadLimits } from './observability/overload';
 
-/** The API's dated version, sent as `X-Api-Version` on every response. */
-export const API_VERSION = '2026-11-22';
-/** Versions a client may pin with the `X-Api-Version` request header. */
-export const SUPPORTED_API_VERSIONS: readonly string[] = [API_VERSION];
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type { LogLevel };
 
 export interface Config {
   readonly port: number;
@@ -90,51 +88,6 @@ export interface RedisAddress {
 }
 
 export type AppendFsync = 'everysec' | 'always' | 'no';
-
-/** The HTTP door's limits. */
-export interface HttpLimits {
-  /** Time to receive a request's headers (HTTP_HEADERS_TIMEOUT_MS, default 10000). */
-  readonly headersTimeoutMs: number;
-  /** Time to receive a whole request, body included (HTTP_REQUEST_TIMEOUT_MS, default 30000). */
-  readonly requestTimeoutMs: number;
-  /** How long an idle keep-alive connection stays open (HTTP_KEEP_ALIVE_TIMEOUT_MS, default 5000). */
-  readonly keepAliveTimeoutMs: number;
-  /**
-   * How long a connection with a request open may see no traffic either way before it is
-   * destroyed (HTTP_RESPONSE_TIMEOUT_MS, default 30000): a client that stops reading its answer
-   * would otherwise hold the answer's memory for as long as it likes.
-   */
-  readonly responseTimeoutMs: number;
-  /** Largest request body (HTTP_MAX_BODY_BYTES, default 1 MiB); more gets 413. */
-  readonly maxBodyBytes: number;
-  /** Open connections in all (HTTP_MAX_CONNECTIONS, default 10000). */
-  readonly maxConnections: number;
-  /** Open connections per client address, an IPv6 /64 counting as one (HTTP_MAX_CONNECTIONS_PER_IP, default 100). */
-  readonly maxConnectionsPerIp: number;
-}
-
-/** Where metrics are served and whether traces are made. */
-export interface ObservabilitySettings {
-  /**
-   * Port of the Prometheus listener serving `GET /metrics` (METRICS_PORT); undefined (the default)
-   * serves none. A port of its own keeps metrics off the public API: expose it to Prometheus only.
-   */
-  readonly metricsPort: number | undefined;
-  /**
-   * Address the metrics listener binds (METRICS_HOST, default 127.0.0.1, not HOST: with HOST=0.0.0.0
-   * the metrics would be public too; set it to reach them from another machine).
-   */
-  readonly metricsHost: string;
-  /** A `tenant` label on the request counter (METRICS_TENANT_LABEL, default false): one series per tenant. */
-  readonly metricsTenantLabel: boolean;
-  /**
-   * OpenTelemetry traces exported over OTLP/HTTP (TRACING=otlp; the default is `otlp` when
-   * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, else `off`).
-   */
-  readonly tracing: boolean;
-  /** `service.name` of the spans (OTEL_SERVICE_NAME, default `onceql`). */
-  readonly serviceName: string;
-}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

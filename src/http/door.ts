@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { API_VERSION, SUPPORTED_API_VERSIONS } from '../config';
 import { ErrorCode } from '../errors';
 import type { Logger } from '../observability/logger';
 import { ClientAbortedError } from './body';
@@ -8,6 +7,11 @@ import { createCors } from './cors';
 import type { GraphQLHandler } from './graphql';
 import { MAX_HEADER_LINES } from './node-server';
 import { refusal, sendJson, sendRefusal } from './respond';
+
+/** The API's dated version, sent as `X-Api-Version` on every response. */
+export const API_VERSION = '2026-11-22';
+/** Versions a client may pin with the `X-Api-Version` request header. */
+export const SUPPORTED_API_VERSIONS: readonly string[] = [API_VERSION];
 
 export interface DoorOptions {
   readonly logger: Logger;

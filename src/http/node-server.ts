@@ -1,11 +1,32 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { addressKey } from '../auth/ip';
-import type { HttpLimits } from '../config';
 import { ErrorCode } from '../errors';
 import type { ErrorCode as Code } from '../errors';
 import type { Logger } from '../observability/logger';
 import { refusal, renderRefusal } from './respond';
+
+/** The HTTP door's limits. */
+export interface HttpLimits {
+  /** Time to receive a request's headers (HTTP_HEADERS_TIMEOUT_MS, default 10000). */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (HTTP_REQUEST_TIMEOUT_MS, default 30000). */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (HTTP_KEEP_ALIVE_TIMEOUT_MS, default 5000). */
+  readonly keepAliveTimeoutMs: number;
+  /**
+   * How long a connection with a request open may see no traffic either way before it is
+   * destroyed (HTTP_RESPONSE_TIMEOUT_MS, default 30000): a client that stops reading its answer
+   * would otherwise hold the answer's memory for as long as it likes.
+   */
+  readonly responseTimeoutMs: number;
+  /** Largest request body (HTTP_MAX_BODY_BYTES, default 1 MiB); more gets 413. */
+  readonly maxBodyBytes: number;
+  /** Open connections in all (HTTP_MAX_CONNECTIONS, default 10000). */
+  readonly maxConnections: number;
+  /** Open connections per client address, an IPv6 /64 counting as one (HTTP_MAX_CONNECTIONS_PER_IP, default 100). */
+  readonly maxConnectionsPerIp: number;
+}
 
 export interface HttpServerOptions {
   readonly limits: HttpLimits;

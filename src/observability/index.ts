@@ -1,4 +1,4 @@
-export type { Logger, LoggerOptions } from './logger';
+export type { Logger, LoggerOptions, LogLevel } from './logger';
 export { createLogger, redactApiKeys, shortHash } from './logger';
 export type { IdempotencyOutcome, Limiter, MetricsOptions, RequestLabels } from './metrics';
 export { Metrics } from './metrics';
@@ -9,5 +9,5 @@ export type { RequestIdentity, RequestObservabilityOptions } from './requests';
 export { noteUnexpectedError, RequestObservability, requestKind } from './requests';
 export type { Tracing, TracingOptions } from './tracing';
 export { startTracing } from './tracing';
-export type { Observability } from './observability';
+export type { Observability, ObservabilitySettings } from './observability';
 export { createObservability } from './observability';

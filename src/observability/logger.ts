@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import pino from 'pino';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
-import type { LogLevel } from '../config';
 
 /**
  * The logger the rest of the code sees: a message and a few fields. It is pino underneath; this
@@ -13,6 +12,9 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** LOG_LEVEL: the lowest level written. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface LoggerOptions {
   /** Lowest level written (LOG_LEVEL). Default `info`. */

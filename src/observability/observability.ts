@@ -1,12 +1,34 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ObservabilitySettings } from '../config';
 import type { Logger } from './logger';
 import { Metrics } from './metrics';
 import { createMetricsServer } from './metrics-server';
 import type { OverloadLimits } from './overload';
 import { EventLoopLag, LoadShedder, TenantInFlight } from './overload';
 import { RequestObservability } from './requests';
+
+/** Where metrics are served and whether traces are made. */
+export interface ObservabilitySettings {
+  /**
+   * Port of the Prometheus listener serving `GET /metrics` (METRICS_PORT); undefined (the default)
+   * serves none. A port of its own keeps metrics off the public API: expose it to Prometheus only.
+   */
+  readonly metricsPort: number | undefined;
+  /**
+   * Address the metrics listener binds (METRICS_HOST, default 127.0.0.1, not HOST: with HOST=0.0.0.0
+   * the metrics would be public too; set it to reach them from another machine).
+   */
+  readonly metricsHost: string;
+  /** A `tenant` label on the request counter (METRICS_TENANT_LABEL, default false): one series per tenant. */
+  readonly metricsTenantLabel: boolean;
+  /**
+   * OpenTelemetry traces exported over OTLP/HTTP (TRACING=otlp; the default is `otlp` when
+   * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set, else `off`).
+   */
+  readonly tracing: boolean;
+  /** `service.name` of the spans (OTEL_SERVICE_NAME, default `onceql`). */
+  readonly serviceName: string;
+}
 
 export interface Observability {
   readonly metrics: Metrics;
