@@ -76,3 +76,41 @@ export function forEachSelectedField(
   };
   walk(operation.selectionSet, schema.getRootType(operation.operation), true);
 }
+
+/** The fields an operation selects, as {@link selectedFieldsOf} remembers them. */
+export interface OperationFields {
+  /**
+   * Whether a selection carries a directive (`@skip`/`@include`): then which fields run depends on
+   * the request's variables, and `fields` does not say.
+   */
+  readonly conditional: boolean;
+  /** Every field the operation selects, in walk order, each fragment walked once; all run unless `conditional`. */
+  readonly fields: readonly SelectedField[];
+}
+
+const fieldsOfOperation = new WeakMap<OperationDefinitionNode, { readonly schema: GraphQLSchema; readonly fields: OperationFields }>();
+
+/**
+ * The fields of {@link forEachSelectedField} for an operation, walked once per parsed operation and
+ * schema and remembered beside the operation node: they depend on the document alone, and Apollo
+ * hands every request of the same query text the same parsed document (its document cache).
+ */
+export function selectedFieldsOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): OperationFields {
+  const known = fieldsOfOperation.get(operation);
+  if (known !== undefined && known.schema === schema) return known.fields;
+  let conditional = false;
+  const fields: SelectedField[] = [];
+  forEachSelectedField(
+    schema,
+    document,
+    operation,
+    (selected) => fields.push(selected),
+    (node) => {
+      if (node.directives?.length) conditional = true;
+      return true;
+    },
+  );
+  const remembered = { conditional, fields };
+  fieldsOfOperation.set(operation, { schema, fields: remembered });
+  return remembered;
+}

@@ -62,4 +62,13 @@ describe('operation checks: scopes, variables and arguments in one walk', () => 
     fragment Page2 on Account { transfers(first: 101) { edges { node { id } } } }`;
     expect(await refusal(query, { s: true }, ['read'])).toEqual([{ code: 'BAD_USER_INPUT', message: expect.stringContaining('first must be between 1 and 100') }]);
   });
+
+  it('decides per request what the request decides, when the same text comes again (its plan is remembered)', async () => {
+    const query = 'query($n: Int!) { accounts(first: $n) { edges { node { id transfers(first: 20) { edges { node { id } } } } } } }';
+    for (let round = 0; round < 2; round++) {
+      expect((await refusal(query, { n: 1 }, ['write'])).map(({ code }) => code)).toEqual(['FORBIDDEN']);
+      expect((await refusal(query, { n: 'x' }, ['read'])).map(({ code }) => code)).toEqual(['BAD_USER_INPUT']);
+      expect(await refusal(query, { n: 0 }, ['read'])).toEqual([{ code: 'BAD_USER_INPUT', message: expect.stringContaining('first must be between 1 and 100') }]);
+    }
+  });
 });
