@@ -27,9 +27,10 @@ import { idempotencyPlugin } from '@onceql/idempotency';
 import { LedgerStore } from './ledger/store';
 import type { Logger } from './observability';
 import { createObservability } from './observability';
-import { costPlugin, DEFAULT_QUERY_LIMITS, refundQueryCost } from './ratelimit';
+import { CostBudget, costPlugin, DEFAULT_QUERY_LIMITS } from '@onceql/ratelimit';
 import type { RedisClient } from './redis/client';
 import { pingRedis } from './redis/client';
+import { tenantKeys } from './redis/keys';
 import { observeScripts } from './redis/scripts';
 
 export interface ServerDeps {
@@ -60,6 +61,7 @@ export interface OnceqlServer {
 export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
   const { redis, logger } = deps;
   const auth = new AuthStore(redis);
+  const costBudget = new CostBudget(redis, { maximum: config.queryCostBudget, restorePerSecond: config.queryCostRestorePerSecond });
   const trust = trustFunction(config.trustProxy);
   const httpServer = createHttpServer({ limits: config.http, logger, isTrustedProxy: (address) => trust(address, 0) });
   const schema = buildLedgerSchema();
@@ -92,7 +94,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
     plugins: [
       httpStatusPlugin(),
       operationChecksPlugin<Context>({ scopesOf: (context) => context.principal.scopes, checks: argumentChecks(schema), toGraphQLError: toApiError }),
-      costPlugin<Context>({ admissionOf: (context) => context.admission, refund: observe.refund((context, points) => refundQueryCost(redis, context.principal.tenantId, points, config)) }),
+      costPlugin<Context>({ admissionOf: (context) => context.admission, refund: observe.refund((context, points) => costBudget.refund(tenantKeys(context.principal.tenantId).costBudget, points)) }),
       idempotencyPlugin<Context>({
         redis,
         identify: (context) => context.ledger.namespace,

@@ -1,7 +1,7 @@
 import { parse, validate } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
-import { analyzeQuery } from '../ratelimit';
-import type { QueryLimits } from '../ratelimit';
+import { analyzeQuery } from '@onceql/ratelimit';
+import type { QueryLimits } from '@onceql/ratelimit';
 import { bareHash, documentHash } from './persisted';
 
 /** A document that cannot be registered, and why. */

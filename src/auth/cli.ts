@@ -121,7 +121,7 @@ async function run(argv: string[]): Promise<unknown> {
       const file = required(values, 'file', command);
       const { checkTrustedDocuments } = await import('../admit/trusted-documents');
       const { buildLedgerSchema } = await import('../graphql/schema');
-      const { DEFAULT_QUERY_LIMITS } = await import('../ratelimit');
+      const { DEFAULT_QUERY_LIMITS } = await import('@onceql/ratelimit');
       const manifest = JSON.parse(await readFile(file, 'utf8')) as unknown;
       const checked = checkTrustedDocuments(buildLedgerSchema(), manifest, { ...DEFAULT_QUERY_LIMITS, maxCost: loadConfig().queryCostMax });
       if (checked.problems.length > 0) throw new Error(`nothing registered: ${checked.problems.map(({ hash, problem }) => `${hash.slice(0, 12)}: ${problem}`).join('; ')}`);

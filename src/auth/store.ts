@@ -4,12 +4,13 @@ import type { AtomicIdempotency } from '@onceql/idempotency';
 import type { RedisClient } from '../redis/client';
 import { sendWrite } from '../redis/client';
 import { lookupId, newId, tenantKeys } from '../redis/keys';
-import { loadHashes, runScript } from '../redis/scripts';
+import { loadHashes } from '../redis/scripts';
 import { ALL_SCOPES, apiKeyMatches, formatApiKey, hashApiKey, parseApiKey } from './api-key';
 import type { Scope } from './api-key';
 import { ApiKeyScriptStatus, createApiKeyScript, revokeApiKeyScript } from './api-key-scripts';
 import { ApiKeyNotFoundError, AuthInputError } from './errors';
 import { addressKey, allowlistRanges, InvalidCidrError, ipToHex, parseAllowlist } from './ip';
+import { ADMIT_STATUS, admitScript, createTenantScript, recordAuthFailureScript } from './scripts';
 import { textProblem } from '../text';
 
 export interface Tenant {
@@ -167,13 +168,23 @@ export class AuthStore {
       const secret = formatApiKey(id, keyId, this.random);
       const prefix = parseApiKey(secret)?.prefix;
       if (prefix === undefined) throw new Error('formatApiKey produced a key parseApiKey rejects');
+      // A tenant without a key: every key argument "" (the script writes the tenant only).
       const keyArgs =
         firstKey === null || checked === null
-          ? ['', '', '', '', '', '', '', '']
-          : [keyId, firstKey.name, prefix, hashApiKey(secret), checked.scopes.join(','), checked.ipAllowlist.join(','), allowlistRanges(checked.ipAllowlist), checked.rateLimitPerSecond === null ? '' : String(checked.rateLimitPerSecond)];
-      const reply = (await sendWrite('create_tenant', false, () => runScript(this.redis, 'createTenant', [keys.tenant, keys.apiKey(keyId), keys.apiKeys], [id, name, ...keyArgs]))) as [number, number?];
-      if (reply[0] === 2) continue; // an 80-bit id collided: draw another
-      const createdAt = new Date(Number(reply[1]));
+          ? { keyId: '', keyName: '', prefix: '', hash: '', scopes: '', ipAllowlist: '', ipRanges: '', rateLimitPerSecond: '' }
+          : {
+              keyId,
+              keyName: firstKey.name,
+              prefix,
+              hash: hashApiKey(secret),
+              scopes: checked.scopes.join(','),
+              ipAllowlist: checked.ipAllowlist.join(','),
+              ipRanges: allowlistRanges(checked.ipAllowlist),
+              rateLimitPerSecond: checked.rateLimitPerSecond === null ? '' : String(checked.rateLimitPerSecond),
+            };
+      const created = await sendWrite('create_tenant', false, () => createTenantScript.run(this.redis, { tenant: keys.tenant, apiKey: keys.apiKey(keyId), apiKeys: keys.apiKeys }, { tenantId: id, name, ...keyArgs }));
+      if (!created.created) continue; // an 80-bit id collided: draw another
+      const createdAt = new Date(created.createdAtMs);
       const tenant = { id, name, createdAt };
       if (firstKey === null || checked === null) return { tenant, apiKey: null };
       const apiKey: ApiKeyRecord = { id: keyId, tenantId: id, name: firstKey.name, prefix, ...checked, createdAt, lastUsedAt: null, revokedAt: null };
@@ -312,24 +323,38 @@ export class AuthStore {
     const parsed = parseApiKey(apiKey);
     if (parsed === null) return { status: 'unauthenticated' };
     const keys = tenantKeys(parsed.tenantId);
-    const reply = (await runScript(this.redis, 'admit', [keys.apiKey(parsed.keyId), keys.requestRate, keys.keyRequestRate(parsed.keyId), keys.costBudget], [
-      hashApiKey(apiKey),
-      ipToHex(ip),
-      request.charge ? '1' : '0',
-      request.ratePerSecond,
-      request.burst,
-      request.cost,
-      request.costBudget,
-      request.costRestorePerSecond,
-    ])) as [number, string[], number, number, number, number, number];
-    const [status, record, rate, remaining, resetMs, costAvailable, retryAfterMs] = reply;
-    const hash: Record<string, string> = {};
-    for (let i = 0; i + 1 < record.length; i += 2) hash[String(record[i])] = String(record[i + 1]);
-    if (status === 0 || hash.hash === undefined || !apiKeyMatches(apiKey, hash.hash)) return { status: 'unauthenticated' };
-    const principal = toApiKey(parsed.tenantId, hash);
-    if (status === 4) return { status: 'forbiddenIp', principal };
-    const limits = { ratePerSecond: Number(rate), remaining: Number(remaining), resetMs: Number(resetMs), costAvailable: Number(costAvailable), retryAfterMs: Number(retryAfterMs) };
-    return { status: status === 1 ? 'admitted' : status === 2 ? 'rateLimited' : 'costThrottled', principal, ...limits };
+    const reply = await admitScript.run(
+      this.redis,
+      { apiKey: keys.apiKey(parsed.keyId), tenantRate: keys.requestRate, keyRate: keys.keyRequestRate(parsed.keyId), tenantCost: keys.costBudget },
+      {
+        keyHash: hashApiKey(apiKey),
+        clientIp: ipToHex(ip),
+        charge: request.charge ? '1' : '0',
+        ratePerSecond: request.ratePerSecond,
+        burst: request.burst,
+        cost: request.cost,
+        costBudget: request.costBudget,
+        costRestore: request.costRestorePerSecond,
+      },
+    );
+    if (reply.status === ADMIT_STATUS.UNAUTHENTICATED || reply.record.hash === undefined || !apiKeyMatches(apiKey, reply.record.hash)) return { status: 'unauthenticated' };
+    const principal = toApiKey(parsed.tenantId, reply.record);
+    const { ratePerSecond, remaining, resetMs, costAvailable, retryAfterMs } = reply;
+    switch (reply.status) {
+      case ADMIT_STATUS.FORBIDDEN_IP:
+        return { status: 'forbiddenIp', principal };
+      case ADMIT_STATUS.ADMITTED:
+        return { status: 'admitted', principal, ratePerSecond, remaining, resetMs, costAvailable, retryAfterMs };
+      case ADMIT_STATUS.RATE_LIMITED:
+        return { status: 'rateLimited', principal, ratePerSecond, remaining, resetMs, costAvailable, retryAfterMs };
+      case ADMIT_STATUS.COST_THROTTLED:
+        return { status: 'costThrottled', principal, ratePerSecond, remaining, resetMs, costAvailable, retryAfterMs };
+      default: {
+        // Every status has its case: a new one fails the type check here.
+        const unhandled: never = reply;
+        throw new Error(`admit: unhandled reply ${JSON.stringify(unhandled)}`);
+      }
+    }
   }
 
   /**
@@ -338,7 +363,6 @@ export class AuthStore {
    * /64, which one subscriber usually holds whole.
    */
   async recordAuthFailure(ip: string, failuresPerMinute: number): Promise<AuthFailureDecision> {
-    const [allowed, retryAfterMs] = (await runScript(this.redis, 'recordAuthFailure', [`oq:authfail:{ip:${addressKey(ip)}}`], [failuresPerMinute])) as [number, number];
-    return { throttled: allowed === 0, retryAfterMs: Number(retryAfterMs) };
+    return recordAuthFailureScript.run(this.redis, { throttle: `oq:authfail:{ip:${addressKey(ip)}}` }, { failuresPerMinute });
   }
 }

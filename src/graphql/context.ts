@@ -4,7 +4,7 @@ import type { AuthStore } from '../auth/store';
 import type { LedgerStore } from '../ledger/store';
 import type { AccountRecord, TransferRecord } from '../ledger/types';
 import type { RedisClient } from '../redis/client';
-import type { Admission } from '../ratelimit';
+import type { Admission } from '@onceql/ratelimit';
 
 /** Per-request loaders: every account or transfer asked for in one tick is one Redis command. */
 export interface Loaders {

@@ -4,7 +4,7 @@ import { MAX_PAGE_SIZE } from '../ledger/store';
 
 /**
  * The cost directives onceql's fields carry (IBM GraphQL Cost Directive specification, declared in
- * src/ratelimit/directives.ts and read back from the schema by the analysis). Without a directive
+ * @onceql/ratelimit's directives.ts and read back from the schema by the analysis). Without a directive
  * an object costs 1 and a scalar or enum 0; these are the exceptions, each written once.
  */
 

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { specifiedDirectives } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
-import { COST_DIRECTIVES } from '../ratelimit/directives';
+import { COST_DIRECTIVES } from '@onceql/ratelimit';
 import { idempotentDirective } from './idempotent.directive';
 // Import order is decorator order, which is the order of the root fields in the emitted schema.
 import { ViewerResolver } from './viewer.resolver';

@@ -8,10 +8,6 @@ import type { RedisClient } from './client';
  * it takes (`variadic`: any number, passed first as a count) and the fragments it includes.
  */
 export const SCRIPTS = {
-  createTenant: { file: 'auth/scripts/create_tenant.lua', keys: 3 },
-  recordAuthFailure: { file: 'auth/scripts/record_auth_failure.lua', keys: 1 },
-  admit: { file: 'auth/scripts/admit.lua', keys: 4, include: ['ratelimit/scripts/limits.lua'] },
-  refundCost: { file: 'ratelimit/scripts/refund_cost.lua', keys: 1, include: ['ratelimit/scripts/limits.lua'] },
   loadHashes: { file: 'redis/scripts/load_hashes.lua', keys: 'variadic' },
 } as const satisfies Record<string, { file: string; keys: number | 'variadic'; include?: readonly string[] }>;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { createRedisClient, isOutcomeUnknown, isRedisUnavailable } from '../../src/redis/client';
-import { runScript } from '../../src/redis/scripts';
+import { createTenantScript } from '../../src/auth/scripts';
 import { freePort } from '../helpers/sentinel';
 
 // With WAIT on, a write while Redis is not connected is refused at once, unsent: 503
@@ -14,7 +14,8 @@ it.each([
 ])('%s that is down: refused unsent', async (_what, target) => {
   const client = createRedisClient({ ...(await target()), waitReplicas: 1, waitTimeoutMs: 100 });
   try {
-    const error = await runScript(client, 'createTenant', ['oq:{t:x}:tenant', 'oq:{t:x}:apikey:y', 'oq:{t:x}:apikeys'], ['x', 'name', '', '', '', '', '', '', '', '']).then(
+    const noKey = { keyId: '', keyName: '', prefix: '', hash: '', scopes: '', ipAllowlist: '', ipRanges: '', rateLimitPerSecond: '' };
+    const error = await createTenantScript.run(client, { tenant: 'oq:{t:x}:tenant', apiKey: 'oq:{t:x}:apikey:y', apiKeys: 'oq:{t:x}:apikeys' }, { tenantId: 'x', name: 'name', ...noKey }).then(
       () => null,
       (failure: unknown) => failure,
     );

@@ -8,7 +8,7 @@ import type { DocumentNode } from 'graphql';
 import { documentHash } from '../../src/admit/persisted';
 import { checkTrustedDocuments } from '../../src/admit/trusted-documents';
 import { buildLedgerSchema } from '../../src/graphql/schema';
-import { DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
+import { DEFAULT_QUERY_LIMITS } from '@onceql/ratelimit';
 import { ledgerClient } from '../helpers/ledger';
 import { gql, startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';

@@ -8,7 +8,7 @@ import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { checkTrustedDocuments } from '../../src/admit/trusted-documents';
 import { buildLedgerSchema } from '../../src/graphql/schema';
-import { DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
+import { DEFAULT_QUERY_LIMITS } from '@onceql/ratelimit';
 import { ledgerClient } from '../helpers/ledger';
 import { startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';

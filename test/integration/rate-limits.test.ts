@@ -3,7 +3,7 @@ import { CreateApiKeyDocument } from '../generated/graphql';
 import { commandNames, watchTenantCommands } from '../helpers/monitor';
 import { buildLedgerSchema } from '../../src/graphql/schema';
 import { LedgerStore } from '../../src/ledger/store';
-import { introspectionWeights } from '../../src/ratelimit';
+import { introspectionWeights } from '@onceql/ratelimit';
 import { tenantKeys } from '../../src/redis/keys';
 import { codes, gql, startTestServer } from '../helpers/server';
 import type { GraphQLResponse, TestServer } from '../helpers/server';

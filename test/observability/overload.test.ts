@@ -1,7 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { scriptSource, SCRIPTS } from '../../src/redis/scripts';
-import type { ScriptName } from '../../src/redis/scripts';
+import { ALL_SCRIPTS } from '../../src/scripts';
 import { AccountsDocument } from '../generated/graphql';
 import { ledgerClient } from '../helpers/ledger';
 import type { RedisProcess } from '../helpers/redis-process';
@@ -10,7 +9,7 @@ import type { GraphQLResponse, TestServer } from '../helpers/server';
 import { codes, connectTestRedis, gql, startTestServer } from '../helpers/server';
 import { scrape, scrapeUntil } from './scrape';
 
-const SCRIPT_BY_SHA = new Map((Object.keys(SCRIPTS) as ScriptName[]).map((name) => [createHash('sha1').update(scriptSource(name)).digest('hex'), name]));
+const SCRIPT_BY_SHA = new Map(ALL_SCRIPTS.map((script) => [script.sha1, script.name]));
 
 /**
  * Far more concurrent requests than the process takes. Redis is frozen (SIGSTOP) while they

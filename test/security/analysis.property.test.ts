@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { parse, visit } from 'graphql';
 import { buildLedgerSchema } from '../../src/graphql/schema';
 import { LedgerStore } from '../../src/ledger/store';
-import { analyzeQuery, DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
+import { analyzeQuery, DEFAULT_QUERY_LIMITS } from '@onceql/ratelimit';
 import { gql, startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 

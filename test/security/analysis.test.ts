@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { getIntrospectionQuery, parse, visit } from 'graphql';
 import { buildLedgerSchema } from '../../src/graphql/schema';
 import { LedgerStore } from '../../src/ledger/store';
-import { analyzeQuery, DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
+import { analyzeQuery, DEFAULT_QUERY_LIMITS } from '@onceql/ratelimit';
 import { codes, gql, startTestServer } from '../helpers/server';
 import type { GraphQLResponse, TestServer } from '../helpers/server';
 

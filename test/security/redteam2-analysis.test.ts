@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_QUERY_LIMITS } from '../../src/ratelimit';
+import { DEFAULT_QUERY_LIMITS } from '@onceql/ratelimit';
 import { gql, startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 

@@ -6,8 +6,8 @@ import type { DocumentNode, OperationDefinitionNode } from 'graphql';
 import { validateNewApiKey } from '../../src/auth/store';
 import { MAX_ALLOWLIST_ENTRIES } from '../../src/graphql/cost';
 import { buildLedgerSchema } from '../../src/graphql/schema';
-import { actualQueryCost, analyzeQuery, DEFAULT_QUERY_LIMITS, introspectionWeights } from '../../src/ratelimit';
-import type { QueryAnalysis, QueryLimits } from '../../src/ratelimit';
+import { actualQueryCost, analyzeQuery, DEFAULT_QUERY_LIMITS, introspectionWeights } from '@onceql/ratelimit';
+import type { QueryAnalysis, QueryLimits } from '@onceql/ratelimit';
 
 const schema = buildLedgerSchema();
 const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, maxCost: 1_000_000 };

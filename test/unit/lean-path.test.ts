@@ -4,7 +4,7 @@ import { formatError } from '../../src/graphql/errors';
 import { buildLedgerSchema } from '../../src/graphql/schema';
 import { InsufficientFundsError, LedgerError } from '../../src/ledger/errors';
 import { KeyEscalationError } from '../../src/auth/errors';
-import { parseRemembered } from '../../src/ratelimit/parsed-documents';
+import { parseRemembered } from '@onceql/ratelimit';
 
 describe('the lean execution path', () => {
   it('plain data fields have no resolver: graphql-js reads the property, no promise, no middleware', () => {

@@ -1,10 +1,13 @@
 --[[
   admit: everything a request needs before execution, in one round trip: authenticate the api key,
   check the caller's address against the key's allowlist, then take one request from the rate
-  limit and the query's cost from the tenant's budget (ratelimit/scripts/limits.lua is included
-  in front of this script). Refused requests charge nothing they were refused for; a request with
-  a bad key charges no tenant at all. A query refused for its shape before this script still
-  comes here with charge "1" and cost 0: a refusal of a valid key takes a request from its rate.
+  limit and the query's cost from the tenant's budget. Composed at load time (src/auth/scripts.ts)
+  from now_ms() (@onceql/redis-script CLOCK_LUA), rl_gcra and rl_budget (@onceql/ratelimit's
+  GCRA_LUA and BUDGET_LUA, the package's composition point) and this file; status codes are
+  constants defined in TypeScript (ADMIT_STATUS) in front of it. Refused requests charge nothing
+  they were refused for; a request with a bad key charges no tenant at all. A query refused for
+  its shape before this script still comes here with charge "1" and cost 0: a refusal of a valid
+  key takes a request from its rate.
 
   KEYS[1]  apiKey        hash of the presented key's record
   KEYS[2]  tenantRate    string: the tenant's request-rate GCRA state
@@ -22,11 +25,11 @@
   ARGV[8]  costRestore        points restored per second
 
   Returns  {status, keyRecord, rate, remaining, resetMs, costAvailable, retryAfterMs}
-    status  0 UNAUTHENTICATED  unknown or revoked key, or a hash that does not match (keyRecord {})
-            1 ADMITTED         charged (or, with charge "0", only looked at)
-            2 RATE_LIMITED     nothing charged
-            3 COST_THROTTLED   the request was charged to the rate limit, not to the budget
-            4 FORBIDDEN_IP     the address is outside the key's allowlist; nothing charged
+    status  UNAUTHENTICATED  unknown or revoked key, or a hash that does not match (keyRecord {})
+            ADMITTED         charged (or, with charge "0", only looked at)
+            RATE_LIMITED     nothing charged
+            COST_THROTTLED   the request was charged to the rate limit, not to the budget
+            FORBIDDEN_IP     the address is outside the key's allowlist; nothing charged
     keyRecord  the key's HGETALL, for the caller to build the principal (and re-check the hash in
                constant time)
     rate       the request rate that applied (the key's own, else the tenant's; the tenant's when
@@ -55,11 +58,10 @@ for i = 1, #record, 2 do
   fields[record[i]] = record[i + 1]
 end
 if fields.hash == nil or fields.hash ~= keyHash or fields.revokedAt ~= nil then
-  return {0, {}, 0, 0, 0, 0, 0}
+  return {UNAUTHENTICATED, {}, 0, 0, 0, 0, 0}
 end
 
-local now = redis.call('TIME')
-local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local nowMs = now_ms()
 
 if fields.ipRanges ~= nil and fields.ipRanges ~= '' then
   local inside = false
@@ -71,7 +73,7 @@ if fields.ipRanges ~= nil and fields.ipRanges ~= '' then
     end
   end
   if not inside then
-    return {4, record, 0, 0, 0, 0, 0}
+    return {FORBIDDEN_IP, record, 0, 0, 0, 0, 0}
   end
 end
 
@@ -80,29 +82,29 @@ end
 -- charges neither.
 local ownRate = tonumber(fields.rateLimitPerSecond or '')
 local rate = ownRate or ratePerSecond
-local rateAllowed, remaining, resetMs, rateRetryMs = rl_gcra(tenantRateKey, ratePerSecond, burst, nowMs, false)
+local rateAllowed, remaining, resetMs, rateRetryMs = rl_gcra(tenantRateKey, ratePerSecond, burst, 1, nowMs, false)
 if not rateAllowed then
   rate = ratePerSecond
 elseif ownRate then
-  rateAllowed, remaining, resetMs, rateRetryMs = rl_gcra(keyRateKey, ownRate, burst, nowMs, false)
+  rateAllowed, remaining, resetMs, rateRetryMs = rl_gcra(keyRateKey, ownRate, burst, 1, nowMs, false)
 end
 if rateAllowed and charge then
-  local _, tenantRemaining, tenantResetMs = rl_gcra(tenantRateKey, ratePerSecond, burst, nowMs, true)
+  local _, tenantRemaining, tenantResetMs = rl_gcra(tenantRateKey, ratePerSecond, burst, 1, nowMs, true)
   remaining, resetMs = tenantRemaining, tenantResetMs
   if ownRate then
-    local _, keyRemaining, keyResetMs = rl_gcra(keyRateKey, ownRate, burst, nowMs, true)
+    local _, keyRemaining, keyResetMs = rl_gcra(keyRateKey, ownRate, burst, 1, nowMs, true)
     remaining, resetMs = math.min(remaining, keyRemaining), math.max(resetMs, keyResetMs)
   end
 end
 if not rateAllowed then
   local _, available = rl_budget(tenantCostKey, costBudget, costRestore, 0, nowMs, false)
-  return {2, record, rate, 0, resetMs, math.floor(available), rateRetryMs}
+  return {RATE_LIMITED, record, rate, 0, resetMs, math.floor(available), rateRetryMs}
 end
 local costAllowed, available, costRetryMs = rl_budget(tenantCostKey, costBudget, costRestore, cost, nowMs, charge)
 if charge and (tonumber(fields.lastUsedAt) or 0) < nowMs - 60000 then
-  redis.call('HSET', apiKeyKey, 'lastUsedAt', nowMs)
+  redis.call('HSET', apiKeyKey, 'lastUsedAt', string.format('%.0f', nowMs))
 end
 if not costAllowed then
-  return {3, record, rate, remaining, resetMs, math.floor(available), costRetryMs}
+  return {COST_THROTTLED, record, rate, remaining, resetMs, math.floor(available), costRetryMs}
 end
-return {1, record, rate, remaining, resetMs, math.floor(available), 0}
+return {ADMITTED, record, rate, remaining, resetMs, math.floor(available), 0}

@@ -17,8 +17,10 @@
   ARGV[9]  ipRanges     the same as "first-last" 32-hex-digit ranges, checked by admit.lua
   ARGV[10] rateLimitPerSecond  the key's own request rate, "" for the tenant's
 
-  Returns  {1, createdAtMs}  created (the tenant, and the key when one was given)
-           {2}               a tenant with this id exists already (nothing written)
+  Returns  {CREATED, createdAtMs}  created (the tenant, and the key when one was given)
+           {EXISTS}                a tenant with this id exists already (nothing written)
+  (status codes: constants of CREATE_TENANT_STATUS in src/auth/scripts.ts; now_ms() from
+  @onceql/redis-script CLOCK_LUA, included in front)
 
   Atomicity: the tenant, its key and the key's index entry are written together or not at all;
   createdAtMs is Redis server time and is the creation time of both.
@@ -28,11 +30,11 @@ local apiKeyKey = KEYS[2]
 local apiKeysKey = KEYS[3]
 
 if redis.call('EXISTS', tenantKey) == 1 then
-  return {2}
+  return {EXISTS}
 end
-local now = redis.call('TIME')
-local createdAtMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('HSET', tenantKey, 'id', ARGV[1], 'name', ARGV[2], 'createdAt', createdAtMs)
+local createdAtMs = now_ms()
+local createdAt = string.format('%.0f', createdAtMs)
+redis.call('HSET', tenantKey, 'id', ARGV[1], 'name', ARGV[2], 'createdAt', createdAt)
 if ARGV[3] ~= '' then
   -- A new tenant has no keys, so the key id cannot collide.
   redis.call('HSET', apiKeyKey,
@@ -44,7 +46,7 @@ if ARGV[3] ~= '' then
     'ipAllowlist', ARGV[8],
     'ipRanges', ARGV[9],
     'rateLimitPerSecond', ARGV[10],
-    'createdAt', createdAtMs)
-  redis.call('ZADD', apiKeysKey, createdAtMs, ARGV[3])
+    'createdAt', createdAt)
+  redis.call('ZADD', apiKeysKey, createdAt, ARGV[3])
 end
-return {1, createdAtMs}
+return {CREATED, createdAtMs}

@@ -9,8 +9,10 @@
   ARGV[1]  failuresPerMinute  allowance; up to this many failures may come at once, then one per
                               60000 / failuresPerMinute ms
 
-  Returns  {1, 0}              counted, still allowed (answer 401)
-           {0, retryAfterMs}   over the allowance: not counted (answer 429)
+  Returns  {COUNTED, 0}              counted, still allowed (answer 401)
+           {THROTTLED, retryAfterMs}  over the allowance: not counted (answer 429)
+  (status codes: constants of AUTH_FAILURE_STATUS in src/auth/scripts.ts; now_ms() from
+  @onceql/redis-script CLOCK_LUA, included in front)
 
   Atomicity: read, decide and write in one script; concurrent failures cannot both take the last slot.
 ]]
@@ -19,15 +21,14 @@ local limit = tonumber(ARGV[1])
 local windowMs = 60000
 local intervalMs = windowMs / limit
 
-local now = redis.call('TIME')
-local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local nowMs = now_ms()
 local tat = tonumber(redis.call('GET', throttleKey)) or nowMs
 if tat < nowMs then
   tat = nowMs
 end
 local newTat = tat + intervalMs
 if newTat - nowMs > windowMs then
-  return {0, math.ceil(newTat - nowMs - windowMs)}
+  return {THROTTLED, math.ceil(newTat - nowMs - windowMs)}
 end
-redis.call('SET', throttleKey, newTat, 'PX', math.ceil(newTat - nowMs))
-return {1, 0}
+redis.call('SET', throttleKey, string.format('%.17g', newTat), 'PX', math.ceil(newTat - nowMs))
+return {COUNTED, 0}

@@ -1,6 +1,5 @@
-import { getDirective } from '@graphql-tools/utils';
-import { getIntrospectionQuery, getNamedType, graphqlSync, isLeafType, isListType, isNonNullType } from 'graphql';
-import type { GraphQLArgument, GraphQLField, GraphQLNamedType, GraphQLObjectType, GraphQLSchema, GraphQLType } from 'graphql';
+import { getDirectiveValues, getIntrospectionQuery, getNamedType, graphqlSync, isLeafType, isListType, isNonNullType } from 'graphql';
+import type { ASTNode, GraphQLArgument, GraphQLField, GraphQLNamedType, GraphQLObjectType, GraphQLSchema, GraphQLType } from 'graphql';
 
 /**
  * What the IBM cost directives on a schema say, read once per schema and field: the static
@@ -89,8 +88,36 @@ export interface FieldPrice {
   readonly argumentWeights: ReadonlyMap<string, number>;
 }
 
-function weightOf(schema: GraphQLSchema, node: Parameters<typeof getDirective>[1]): number | null {
-  const directive = getDirective(schema, node, 'cost')?.[0];
+/** A field, argument or type: what carries directives. */
+interface DirectiveHolder {
+  readonly astNode?: ASTNode | null | undefined;
+  readonly extensionASTNodes?: readonly ASTNode[] | undefined;
+  readonly extensions?: { readonly directives?: unknown } | null | undefined;
+}
+
+/**
+ * The arguments of the first `@name` on a field, argument or type: from its SDL (`astNode`, which
+ * SDL-first schemas and type-graphql's `@Directive` fill), its extensions' SDL, or, for code-first
+ * schemas built with graphql-tools, `extensions.directives` (an object or a list per name).
+ */
+function directiveOf(schema: GraphQLSchema, holder: DirectiveHolder, name: string): Record<string, unknown> | undefined {
+  const inExtensions = (holder.extensions?.directives as Record<string, unknown> | undefined)?.[name];
+  if (inExtensions !== undefined && inExtensions !== null) {
+    const first: unknown = Array.isArray(inExtensions) ? inExtensions[0] : inExtensions;
+    if (typeof first === 'object' && first !== null) return first as Record<string, unknown>;
+  }
+  const definition = schema.getDirective(name);
+  if (definition === undefined || definition === null) return undefined;
+  for (const node of [holder.astNode, ...(holder.extensionASTNodes ?? [])]) {
+    if (node === undefined || node === null || !('directives' in node)) continue;
+    const values = getDirectiveValues(definition, node);
+    if (values !== undefined) return values;
+  }
+  return undefined;
+}
+
+function weightOf(schema: GraphQLSchema, node: DirectiveHolder): number | null {
+  const directive = directiveOf(schema, node, 'cost');
   if (directive === undefined) return null;
   const weight = Number(directive.weight);
   // A weight that is not a number would price the field at nothing: price it like an object instead.
@@ -98,7 +125,7 @@ function weightOf(schema: GraphQLSchema, node: Parameters<typeof getDirective>[1
 }
 
 function listSizeOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>): ListSize | null {
-  const directive = getDirective(schema, field, 'listSize')?.[0];
+  const directive = directiveOf(schema, field, 'listSize');
   if (directive === undefined) return null;
   const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
   const assumed = directive.assumedSize;
