@@ -5,6 +5,7 @@ import tseslint from 'typescript-eslint';
 // Dependency direction (DESIGN.md, Architecture; issue 15 item 5):
 //   - packages/* import nothing of onceql's src/ or test/, and another package only by its
 //     @onceql/... name, never by a relative path;
+//   - examples/adopt/ (the adoption example: another team's server) is held to the same as a package;
 //   - src/ledger/ imports no GraphQL (graphql, type-graphql, @apollo/*, graphql-*, @graphql-*) and
 //     nothing from src/graphql, src/http or src/admit.
 // Static imports and `export ... from` go through @typescript-eslint/no-restricted-imports (core
@@ -25,6 +26,8 @@ const MESSAGE_PACKAGE_ESCAPE =
   "A package imports nothing outside itself by path: never onceql's src/ or test/, and another package only by its @onceql/... name (DESIGN.md, Architecture).";
 const MESSAGE_PACKAGE_ALIAS =
   "A package imports nothing of onceql's src/ or test/, by any name (DESIGN.md, Architecture).";
+const MESSAGE_ADOPT_ESCAPE =
+  "The adoption example uses only the packages' public exports: nothing outside examples/adopt/ by path, never onceql's src/ or test/, the packages by their @onceql/... names (issue 15).";
 const MESSAGE_NOT_NORMALIZED =
   "Write a module path normalized (no '.', '..' or empty segment after its leading '../'s): a detour hides where the import goes.";
 const MESSAGE_LEDGER_GRAPHQL =
@@ -53,10 +56,13 @@ const EVERYWHERE = [
   { regex: '^@onceql/[^/]+/(?:src|dist|lua|test)(?:/|$)', message: MESSAGE_PACKAGE_INTERNALS },
 ];
 
-/** A file `depth` folders below the root of its package (packages/<name>/). */
-function packagePatterns(depth) {
+/**
+ * A file `depth` folders below the root of its package (packages/<name>/), or of the adoption
+ * example (examples/adopt/), which stands for another team's server and so is held to the same.
+ */
+function packagePatterns(depth, escapeMessage = MESSAGE_PACKAGE_ESCAPE) {
   return [
-    { regex: `^${upwards(depth)}\\.\\.(?:/|$)`, message: MESSAGE_PACKAGE_ESCAPE },
+    { regex: `^${upwards(depth)}\\.\\.(?:/|$)`, message: escapeMessage },
     { regex: NOT_NORMALIZED, message: MESSAGE_NOT_NORMALIZED },
     // absolute paths, file: URLs, the app's own name and folder names used as if they were aliases
     { regex: '^(?:/|[A-Za-z]:|file:|onceql(?:/|$)|src(?:/|$)|test(?:/|$)|~/|@/)', message: MESSAGE_PACKAGE_ALIAS },
@@ -140,6 +146,9 @@ function restrictionsFor(relativePath) {
   if (segments[0] === 'packages') {
     return { patterns: packagePatterns(segments.length - 3), strictNames: true };
   }
+  if (segments[0] === 'examples' && segments[1] === 'adopt') {
+    return { patterns: packagePatterns(segments.length - 3, MESSAGE_ADOPT_ESCAPE), strictNames: true };
+  }
   if (segments[0] === 'src' && segments[1] === 'ledger') {
     return { patterns: ledgerPatterns(segments.length - 3), strictNames: true };
   }
@@ -162,12 +171,16 @@ const directionBlocks = [
     rules: directionRules(packagePatterns(depth), { strictNames: true }),
   })),
   ...Array.from({ length: MAX_DEPTH + 1 }, (_, depth) => ({
+    files: [`examples/adopt/${'*/'.repeat(depth)}*.${SOURCE_FILES}`],
+    rules: directionRules(packagePatterns(depth, MESSAGE_ADOPT_ESCAPE), { strictNames: true }),
+  })),
+  ...Array.from({ length: MAX_DEPTH + 1 }, (_, depth) => ({
     files: [`src/ledger/${'*/'.repeat(depth)}*.${SOURCE_FILES}`],
     rules: directionRules(ledgerPatterns(depth), { strictNames: true }),
   })),
   {
     // deeper than the blocks above: refuse the file itself rather than check it by the wrong depth
-    files: [`{packages/*,src/ledger}/${'*/'.repeat(MAX_DEPTH + 1)}**/*.${SOURCE_FILES}`],
+    files: [`{packages/*,src/ledger,examples/adopt}/${'*/'.repeat(MAX_DEPTH + 1)}**/*.${SOURCE_FILES}`],
     rules: { 'no-restricted-syntax': ['error', { selector: 'Program', message: `Too deep for the dependency-direction rule: raise MAX_DEPTH in eslint.config.mjs.` }] },
   },
   ...DEFAULT_EXPORT_FILES.map((file) => {

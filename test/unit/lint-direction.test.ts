@@ -13,6 +13,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const PACKAGE_ESCAPE =
   "A package imports nothing outside itself by path: never onceql's src/ or test/, and another package only by its @onceql/... name (DESIGN.md, Architecture).";
 const PACKAGE_ALIAS = "A package imports nothing of onceql's src/ or test/, by any name (DESIGN.md, Architecture).";
+const ADOPT_ESCAPE =
+  "The adoption example uses only the packages' public exports: nothing outside examples/adopt/ by path, never onceql's src/ or test/, the packages by their @onceql/... names (issue 15).";
 const NOT_NORMALIZED =
   "Write a module path normalized (no '.', '..' or empty segment after its leading '../'s): a detour hides where the import goes.";
 const LEDGER_GRAPHQL =
@@ -79,6 +81,10 @@ const WRONG_WAY: [string, string, Message][] = [
   ['src/server.ts', "import { a } from '../packages/idempotency/src/index';\nexport const y = a;\n", refusal('../packages/idempotency/src/index', PACKAGE_BY_NAME)],
   ['test/unit/x.test.ts', "import { a } from '../../packages/ratelimit/src/gcra';\nexport const y = a;\n", refusal('../../packages/ratelimit/src/gcra', PACKAGE_BY_NAME)],
   ['src/graphql/x.ts', "import { a } from '@onceql/idempotency/dist/plugin';\nexport const y = a;\n", refusal('@onceql/idempotency/dist/plugin', PACKAGE_INTERNALS)],
+  // the adoption example, held to the same
+  ['examples/adopt/server.ts', "import { createRedisClient } from '../../src/redis/client';\nexport const y = createRedisClient;\n", refusal('../../src/redis/client', ADOPT_ESCAPE)],
+  ['examples/adopt/test/adopt.test.ts', "import { testRedisUrl } from '../../../test/helpers/redis';\nexport const y = testRedisUrl;\n", refusal('../../../test/helpers/redis', ADOPT_ESCAPE)],
+  ['examples/adopt/server.ts', "import { a } from '../../packages/idempotency/src/plugin';\nexport const y = a;\n", refusal('../../packages/idempotency/src/plugin', ADOPT_ESCAPE)],
   // GraphQL in the ledger
   ['src/ledger/x.ts', "import { GraphQLError } from 'graphql';\nexport const y = GraphQLError;\n", refusal('graphql', LEDGER_GRAPHQL)],
   ['src/ledger/x.ts', "import type { DocumentNode } from 'graphql/language/ast';\nexport type Y = DocumentNode;\n", refusal('graphql/language/ast', LEDGER_GRAPHQL)],
@@ -107,6 +113,7 @@ const RIGHT_WAY: [string, string][] = [
   ['src/server.ts', "import { idempotencyPlugin } from '@onceql/idempotency';\nimport { a } from './graphql/errors';\nexport const y = [idempotencyPlugin, a];\n"],
   ['test/unit/x.test.ts', "import { a } from '../../src/redis/client';\nimport { b } from '@onceql/client/apollo';\nexport const y = [a, b];\n"],
   ['src/ledger/x.ts', "import { a } from '../redis/client';\nimport { b } from './errors';\nimport { c } from '../text';\nimport { d } from '@onceql/idempotency';\nexport const y = [a, b, c, d];\n"],
+  ['examples/adopt/server.ts', "import { idempotencyPlugin } from '@onceql/idempotency';\nimport { rateLimitPlugin } from '@onceql/ratelimit';\nimport { schema } from './schema';\nexport const y = [idempotencyPlugin, rateLimitPlugin, schema];\n"],
   ['src/graphql/x.ts', "import { GraphQLError } from 'graphql';\nimport { a } from '../ledger/store';\nexport const y = [GraphQLError, a];\n"],
 ];
 
