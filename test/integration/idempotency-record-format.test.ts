@@ -8,8 +8,9 @@ import { commandNames, watchTenantCommands } from '../helpers/monitor';
 import { codes, gql, startTestServer } from '../helpers/server';
 import type { TestServer } from '../helpers/server';
 
-// Issue 11, compact storage: records are one packed value (v2, see idempotency/scripts/atomic.lua),
-// and records written in the format before it (v1, a hash) still replay, as they did.
+// Issue 11, compact storage: records are one packed value (v3, see @onceql/idempotency
+// lua/atomic.lua), and records written in the formats before it (v2, a packed value that repeats
+// the resource id and time; v1, a hash) still replay, as they did.
 
 let server: TestServer;
 beforeAll(async () => {
@@ -21,6 +22,9 @@ afterAll(async () => {
 
 const TRANSFER = `mutation($in: CreateTransferInput!, $k: String) {
   createTransfer(input: $in, idempotencyKey: $k) { id amount reference fromAccount { id balance } toAccount { id balance } }
+}`;
+const TRANSFER_WITH_TIME = `mutation($in: CreateTransferInput!, $k: String) {
+  createTransfer(input: $in, idempotencyKey: $k) { id amount currency reference createdAt fromAccount { id balance } toAccount { id balance } }
 }`;
 
 async function newLedger() {
@@ -75,17 +79,57 @@ describe('idempotency records', () => {
     expect(await server.redis.type(recordKey)).toBe('hash');
   });
 
-  it('a v2 record is one short string, replays (refusals included) and is looked up like v1', async () => {
+  it('a v2 record (written before v3) replays its outcome, stays v2, and is looked up', async () => {
+    const { apiKey, client, funding, alice, ledger } = await newLedger();
+    const { transfer } = await ledger.createTransfer({ fromAccountId: funding, toAccountId: alice, amount: 90n, currency: 'EUR', reference: null });
+    const key = randomUUID();
+    const input = { fromAccountId: funding, toAccountId: alice, amount: '90', currency: 'EUR', reference: null };
+    const createdAt = transfer.createdAt.getTime();
+    // The record as v2 wrote it: "2", the fingerprint's length and first 16 bytes, 5 header
+    // fields, then cmsgpack of the whole domain reply (id and time included), packed by Redis' own cmsgpack.
+    const digest = Buffer.from(fingerprint('createTransfer', { input: { ...input, amount: 90n } }), 'hex').subarray(0, 16);
+    const reply = [1, transfer.id, createdAt, transfer.seq, funding, alice, '90', 'EUR', '0', ''];
+    const packedReply = (await server.redis.callBuffer('EVAL', 'return cmsgpack.pack(cjson.decode(ARGV[1]))', '0', JSON.stringify(reply))) as Buffer;
+    const v2 = Buffer.concat([Buffer.from([0x32, 16]), digest, Buffer.from(`createTransfer\n${createdAt}\n\n${transfer.id}\n0\n`), packedReply]);
+    const recordKey = idempotencyRecordKey(ledger.namespace, key);
+    await server.redis.set(recordKey, v2, 'PXAT', createdAt + 86_400_000);
+
+    const replay = await gql(server.url, TRANSFER_WITH_TIME, { in: input, k: key }, client.headers);
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.data).toEqual({
+      createTransfer: { id: transfer.id, amount: '90', currency: 'EUR', reference: null, createdAt: transfer.createdAt.toISOString(), fromAccount: { id: funding, balance: '-90' }, toAccount: { id: alice, balance: '90' } },
+    });
+    const stored = (await server.redis.getBuffer(recordKey)) as Buffer;
+    expect(stored.subarray(0, 1).toString()).toBe('2');
+    expect(stored.subarray(stored.length - packedReply.length).equals(packedReply)).toBe(true);
+    const reused = await gql(server.url, TRANSFER, { in: { ...input, amount: '91' }, k: key }, client.headers);
+    expect(codes(reused)).toEqual(['IDEMPOTENCY_KEY_REUSED']);
+    const record = await gql(server.url, IdempotencyRecordDocument, { key }, { 'api-key': apiKey });
+    expect(record.body.data?.idempotencyRecord).toMatchObject({ key, status: 'COMPLETED', outcome: 'SUCCEEDED', resourceId: transfer.id, replayCount: 1, mutation: 'createTransfer', createdAt: transfer.createdAt.toISOString() });
+
+    // A new key is written in v3, which keeps the id and time once.
+    const fresh = randomUUID();
+    expect((await gql(server.url, TRANSFER, { in: input, k: fresh }, client.headers)).status).toBe(200);
+    const v3 = (await server.redis.getBuffer(idempotencyRecordKey(ledger.namespace, fresh))) as Buffer;
+    expect(v3.subarray(0, 1).toString()).toBe('3');
+    expect(v3.length).toBeLessThan(v2.length - 20);
+  });
+
+  it('a v3 record is one short string (the id and time once), replays (refusals included) and is looked up like v1', async () => {
     const { apiKey, client, funding, alice, ledger } = await newLedger();
     const key = randomUUID();
     const input = { fromAccountId: funding, toAccountId: alice, amount: '40', currency: 'EUR', reference: null };
-    const first = await gql(server.url, TRANSFER, { in: input, k: key }, client.headers);
+    const first = await gql(server.url, TRANSFER_WITH_TIME, { in: input, k: key }, client.headers);
     expect(first.status).toBe(200);
     const recordKey = idempotencyRecordKey(ledger.namespace, key);
     expect(await server.redis.type(recordKey)).toBe('string');
-    // "2", the fingerprint's length and 16 raw bytes, 5 short fields, the packed transfer.
-    expect(await server.redis.strlen(recordKey)).toBeLessThan(150);
-    const again = await gql(server.url, TRANSFER, { in: input, k: key }, client.headers);
+    // "3", the fingerprint's length and 16 raw bytes, 5 short fields, 2 bytes, the packed
+    // transfer without its id and time: at most 124 bytes, so jemalloc gives it 128, not 160.
+    const packed = (await server.redis.getBuffer(recordKey)) as Buffer;
+    expect(packed.subarray(0, 1).toString()).toBe('3');
+    expect(packed.length).toBeLessThanOrEqual(124);
+    const again = await gql(server.url, TRANSFER_WITH_TIME, { in: input, k: key }, client.headers);
     expect(again.body.data).toEqual({ createTransfer: { ...(first.body.data as { createTransfer: object }).createTransfer, fromAccount: { id: funding, balance: '-40' }, toAccount: { id: alice, balance: '40' } } });
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     const record = await gql(server.url, IdempotencyRecordDocument, { key }, { 'api-key': apiKey });

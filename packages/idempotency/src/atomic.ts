@@ -24,6 +24,12 @@ export type AtomicStatus = (typeof AtomicStatus)[keyof typeof AtomicStatus];
 export type FieldStatus = 'EXECUTED' | 'REPLAYED' | 'RECOVERED';
 
 /**
+ * The first byte of an atomic-path record (a Redis string), shared with lua/atomic.lua: "3" is
+ * written now, "2" records (written before v3) still replay. A v1 record is a hash.
+ */
+export const RecordFormat = { RECORD_V2: 0x32, RECORD_V3: 0x33 } as const;
+
+/**
  * What a domain store needs to run one mutation on the atomic path: the record key (first in
  * KEYS) and the record's name before v2 (last in KEYS), the four ARGV that go first, and a way to
  * say whether the script executed or replayed. `IdempotencyCall` (from `@IdempotencyCallParam()`)
@@ -145,14 +151,14 @@ export function defineAtomicScript<const K extends readonly string[], const A ex
     }
   }
   for (const name of Object.keys(spec.constants ?? {})) {
-    if (name in AtomicStatus) throw new TypeError(`atomic script ${spec.name}: constant ${name} is one of the atomic path's`);
+    if (name in AtomicStatus || name in RecordFormat) throw new TypeError(`atomic script ${spec.name}: constant ${name} is one of the atomic path's`);
   }
   const inner = defineScript({
     name: spec.name,
     source: [CLOCK_LUA, ATOMIC_LUA, ...own],
     keys: [RECORD_KEY, ...spec.keys, LEGACY_RECORD_KEY] as readonly string[],
     args: [...ATOMIC_ARGS, ...spec.args] as readonly string[],
-    constants: { ...AtomicStatus, ...spec.constants },
+    constants: { ...AtomicStatus, ...RecordFormat, ...spec.constants },
     decode: (reply: unknown) => reply,
   });
   return {

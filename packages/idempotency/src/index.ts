@@ -1,5 +1,5 @@
 export type { AtomicIdempotency, AtomicScript, AtomicScriptSpec, FieldStatus } from './atomic';
-export { ATOMIC_LUA, AtomicStatus, defineAtomicScript, hasIdempotencyKey, openAtomicReply, withoutIdempotency } from './atomic';
+export { ATOMIC_LUA, AtomicStatus, defineAtomicScript, RecordFormat, hasIdempotencyKey, openAtomicReply, withoutIdempotency } from './atomic';
 export { canonicalJson, fingerprint } from './fingerprint';
 export { decodeResult, encodeResult } from './codec';
 export {

@@ -1,4 +1,5 @@
 import type { ScriptClient } from '@onceql/redis-script';
+import { RecordFormat } from './atomic';
 import { idempotencyRecordKey, legacyIdempotencyRecordKey } from './key';
 
 /** What `idempotencyRecord(key)` tells a client about one of its keys. */
@@ -20,11 +21,11 @@ function date(ms: string | undefined): Date | null {
 }
 
 /**
- * A v2 record (see scripts/atomic.lua): "2", the fingerprint's length and bytes, five header
- * fields each ended by a newline, then the packed reply (which a look-up does not need).
+ * A v3 or v2 record (see lua/atomic.lua): "3" or "2", the fingerprint's length and bytes, five
+ * header fields each ended by a newline, then the packed reply (which a look-up does not need).
  */
 function decodePacked(key: string, packed: Buffer, expiresAtMs: number): IdempotencyRecordView | null {
-  if (packed.length < 2 || packed[0] !== 0x32) return null;
+  if (packed.length < 2 || (packed[0] !== RecordFormat.RECORD_V3 && packed[0] !== RecordFormat.RECORD_V2)) return null;
   let at = 2 + (packed[1] ?? 0);
   const fields: string[] = [];
   for (let i = 0; i < 5; i++) {

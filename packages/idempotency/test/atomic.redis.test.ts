@@ -22,7 +22,7 @@ if amount > tonumber(ARGV[6]) then
   return {idem_finish(nowMs, {TOO_BIG}, 'TOO_BIG', '')}
 end
 local total = redis.call('INCRBY', KEYS[2], amount)
-return {idem_finish(nowMs, {ADDED, total, nowMs}, '', KEYS[2]), tostring(total)}
+return {idem_finish(nowMs, {ADDED, KEYS[2], total, nowMs, 'tail'}, '', KEYS[2]), tostring(total)}
 `,
   keys: ['counter'],
   args: ['amount', 'limit'],
@@ -30,7 +30,8 @@ return {idem_finish(nowMs, {ADDED, total, nowMs}, '', KEYS[2]), tostring(total)}
   decode: (domain, live, replayed) => {
     const status = integerReply('addToCounter', domain[0]);
     if (status === CounterStatus.TOO_BIG) return { status: 'tooBig' as const, replayed };
-    return { status: 'added' as const, total: integerReply('addToCounter', domain[1]), now: String(arrayReply('addToCounter', live, 1)[0]), replayed };
+    const [, counterKey, total, atMs, tail] = domain;
+    return { status: 'added' as const, counterKey, total: integerReply('addToCounter', total), atMs: integerReply('addToCounter', atMs), tail, now: String(arrayReply('addToCounter', live, 1)[0]), replayed };
   },
 });
 
@@ -62,12 +63,16 @@ describe('defineAtomicScript (real Redis)', () => {
   it('executes once, replays the recorded reply (live values read now), refuses another request under the key', async () => {
     const key = randomUUID();
     const first = call(key, 5);
-    expect(await run(first, 5)).toEqual({ status: 'added', total: 5, now: '5', replayed: false });
+    const executed = await run(first, 5);
+    expect(executed).toEqual({ status: 'added', counterKey: counter, total: 5, atMs: expect.any(Number), tail: 'tail', now: '5', replayed: false });
     expect(first.status).toBe<FieldStatus>('EXECUTED');
     await redis.incrby(counter, 10); // someone else moves the counter
 
     const retry = call(key, 5);
-    expect(await run(retry, 5)).toEqual({ status: 'added', total: 5, now: '15', replayed: true });
+    // The recorded reply exactly, the resource id and time included (v3 keeps those in its header
+    // only and puts them back), and the live value as it is now.
+    expect(await run(retry, 5)).toEqual({ ...executed, now: '15', replayed: true });
+    expect((await redis.getBuffer(retry.recordKey))?.subarray(0, 1).toString()).toBe('3');
     expect(retry.status).toBe<FieldStatus>('REPLAYED');
     expect(await redis.get(counter)).toBe('15');
 
