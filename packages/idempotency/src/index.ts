@@ -15,8 +15,9 @@ export { coercedVariables, decidingError, httpStatusOf, httpStatusPlugin, idempo
 export { downstreamKey, fencingCounterKey, idempotencyRecordKey, legacyIdempotencyRecordKey, MAX_IDEMPOTENCY_KEY_LENGTH, validateIdempotencyKey } from './key';
 export type { LeasedCall, LeasedExecution, LeasedIdempotencyOptions, LeasedOutcome } from './leased';
 export { ClaimStatus, CompleteStatus, LEASED_SCRIPTS, LeasedIdempotency, ReleaseStatus } from './leased';
+export { idempotencyCallOf, idempotentResolver } from './field';
+export type { IdempotentOptions } from './field';
 export { Idempotent, IdempotencyCallParam } from './middleware';
-export type { IdempotentOptions } from './middleware';
 export { idempotencyPlugin } from './plugin';
 export type { IdempotencyRecordView } from './record';
 export { readIdempotencyRecord } from './record';

@@ -1,79 +1,8 @@
-import type { GraphQLResolveInfo } from 'graphql';
 import { createMethodMiddlewareDecorator, createParameterDecorator } from 'type-graphql';
-import type { MiddlewareFn } from 'type-graphql';
-import { IdempotencyKeyInvalidError, IdempotencyKeyRequiredError } from './errors';
-import { fingerprint } from './fingerprint';
-import { validateIdempotencyKey } from './key';
-import { IdempotencyCall, requestIdempotency } from './runtime';
+import type { IdempotentOptions } from './field';
+import { idempotencyCallOf, idempotentField } from './field';
 
-export interface IdempotentOptions {
-  /** Refuse the mutation without a key (IDEMPOTENCY_KEY_REQUIRED). Default false. */
-  readonly required?: boolean;
-  /**
-   * `atomic` (default): the resolver hands the `@IdempotencyCall()` to a Lua script that includes
-   * the atomic building blocks. `leased`: claim, run the resolver, complete; for effects outside Redis.
-   */
-  readonly path?: 'atomic' | 'leased';
-  /** Leased path: the id of what the mutation created, for `idempotencyRecord.resourceId`. */
-  readonly resourceId?: (value: never) => string | undefined;
-}
-
-function responsePath(info: GraphQLResolveInfo): (string | number)[] {
-  const path: (string | number)[] = [];
-  for (let at: GraphQLResolveInfo['path'] | undefined = info.path; at; at = at.prev) path.unshift(at.key);
-  return path;
-}
-
-function idempotentField(options: IdempotentOptions): MiddlewareFn<object> {
-  return async ({ context, args, info }, next) => {
-    const state = requestIdempotency(context);
-    const { runtime } = state;
-    const argumentKey: unknown = args[runtime.keyArgument];
-    if (state.headerError) throw state.headerError;
-    if (argumentKey !== undefined && argumentKey !== null && state.headerKey !== undefined && argumentKey !== state.headerKey) {
-      throw new IdempotencyKeyInvalidError('the Idempotency-Key header and the idempotencyKey argument differ');
-    }
-    const rawKey = argumentKey ?? state.headerKey;
-    if (rawKey === undefined || rawKey === null) {
-      if (options.required) throw new IdempotencyKeyRequiredError(info.fieldName);
-      return next();
-    }
-    const key = validateIdempotencyKey(rawKey);
-    const namespace = runtime.options.identify(context);
-    const call = new IdempotencyCall(namespace, key, fingerprint(info.fieldName, args, runtime.keyArgument), info.fieldName, runtime.options.ttlSeconds);
-    const path = responsePath(info);
-    state.calls.set(path.join('.'), call);
-    const settle = () => {
-      if (call.status !== undefined) state.entries.push({ path, key, status: call.status });
-    };
-
-    if (options.path !== 'leased') {
-      try {
-        return await next();
-      } finally {
-        settle();
-      }
-    }
-    // type-graphql's next() runs the resolver once per request (a second call throws). When this
-    // request is fenced and then claims the key again (the take-over released it, or let its own
-    // lease expire), the new execution answers with that one run's outcome: it was made with the
-    // same downstreamKey, so it is what the other system's idempotency would answer a re-run with.
-    let run: Promise<unknown> | undefined;
-    const outcome = await runtime.leased.execute(
-      call,
-      (execution) => {
-        call.execution = execution;
-        run ??= next();
-        return run;
-      },
-      options.resourceId as ((value: unknown) => string | undefined) | undefined,
-    );
-    call.settle(outcome.status);
-    settle();
-    if ('error' in outcome) throw outcome.error;
-    return outcome.value;
-  };
-}
+export type { IdempotentOptions } from './field';
 
 /**
  * Makes a mutation field idempotent. Put it on the resolver method; the server needs
@@ -81,7 +10,7 @@ function idempotentField(options: IdempotentOptions): MiddlewareFn<object> {
  * `Idempotency-Key` header.
  */
 export function Idempotent(options: IdempotentOptions = {}) {
-  return createMethodMiddlewareDecorator(idempotentField(options));
+  return createMethodMiddlewareDecorator<object>(idempotentField(options));
 }
 
 /**
@@ -89,5 +18,5 @@ export function Idempotent(options: IdempotentOptions = {}) {
  * atomic-path store, or read `execution.downstreamKey` on the leased path.
  */
 export function IdempotencyCallParam() {
-  return createParameterDecorator<object>(({ context, info }) => requestIdempotency(context).calls.get(responsePath(info).join('.')) ?? null);
+  return createParameterDecorator<object>(({ context, info }) => idempotencyCallOf(context, info));
 }
