@@ -1,4 +1,5 @@
-// tsc compiles only TypeScript: copy the Lua scripts next to the compiled code that loads them.
+// tsc compiles only TypeScript: copy the Lua scripts next to the compiled code that loads them
+// (the packages read theirs from packages/<name>/lua, beside their own dist).
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -15,3 +16,4 @@ function copy(dir) {
   }
 }
 copy(path.join(root, 'src'));
+copy(path.join(root, 'examples', 'adopt'));
