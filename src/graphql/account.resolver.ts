@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency';
 import { IdempotentMutation } from './idempotent.directive';
 import type { IdempotencyCall } from '@onceql/idempotency';
@@ -10,7 +11,7 @@ import type { ConnectionShape } from './connection';
 import type { Context } from './context';
 import { refreshLoaders } from './context';
 import { ConnectionListSize, MutationCost } from './cost';
-import { loadConnection } from './load-connection';
+import { accountsSelected, loadConnection, loadTransferConnection } from './load-connection';
 import { RequiresScopes } from './scope';
 import { AccountConnection, TransferConnection } from './transfer.type';
 
@@ -49,8 +50,8 @@ export class AccountResolver {
   @RequiresScopes('read')
   @ConnectionListSize()
   @FieldResolver(() => TransferConnection, { description: 'Transfers from or to this account, oldest first.' })
-  async transfers(@Root() account: AccountRecord, @Args() { first, after }: PageArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
+  async transfers(@Root() account: AccountRecord, @Args() { first, after }: PageArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<ConnectionShape<TransferRecord>> {
     const page = await ctx.ledger.listTransferIds(account.id, first ?? DEFAULT_PAGE_SIZE, after);
-    return loadConnection(page, ctx.loaders.transfers);
+    return loadTransferConnection(page, ctx.loaders, accountsSelected(info));
   }
 }

@@ -1,4 +1,5 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency';
 import { IdempotentMutation } from './idempotent.directive';
 import type { IdempotencyCall } from '@onceql/idempotency';
@@ -8,16 +9,32 @@ import type { ConnectionShape } from './connection';
 import type { Context } from './context';
 import { refreshLoaders } from './context';
 import { ConnectionListSize, MutationCost } from './cost';
-import { loadConnection } from './load-connection';
+import { accountsSelected, knownAccountOf, loadTransferConnection, withKnownAccounts } from './load-connection';
 import { RequiresScopes } from './scope';
 import { CreateTransferArgs, TransfersArgs } from './transfer.input';
 import { Account } from './account.type';
 import { Transfer, TransferConnection } from './transfer.type';
 
-async function accountOf(ctx: Context, accountId: string): Promise<AccountRecord> {
-  const account = await ctx.loaders.accounts.load(accountId);
-  if (account === null) throw new Error(`transfer names account ${accountId}, which does not exist`);
-  return account;
+function missingAccount(accountId: string): Error {
+  return new Error(`transfer names account ${accountId}, which does not exist`);
+}
+
+/**
+ * An account a transfer names: without a promise when the transfer was handed with it (a page
+ * loaded with its accounts, a transfer just written: see withKnownAccounts), else through the
+ * request's loader.
+ */
+function accountOf(ctx: Context, transfer: TransferRecord, accountId: string): AccountRecord | Promise<AccountRecord> {
+  const known = knownAccountOf(transfer, accountId);
+  if (known === undefined) {
+    return ctx.loaders.accounts.load(accountId).then((account) => {
+      if (account === null) throw missingAccount(accountId);
+      return account;
+    });
+  }
+  if (known instanceof Error) throw known;
+  if (known === null) throw missingAccount(accountId);
+  return known;
 }
 
 @Resolver(() => Transfer)
@@ -31,9 +48,9 @@ export class TransferResolver {
   @RequiresScopes('read')
   @ConnectionListSize()
   @Query(() => TransferConnection, { description: 'Transfers of the tenant, or of one account, oldest first.' })
-  async transfers(@Args() { accountId, first, after }: TransfersArgs, @Ctx() ctx: Context): Promise<ConnectionShape<TransferRecord>> {
+  async transfers(@Args() { accountId, first, after }: TransfersArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<ConnectionShape<TransferRecord>> {
     const page = await ctx.ledger.listTransferIds(accountId, first ?? DEFAULT_PAGE_SIZE, after);
-    return loadConnection(page, ctx.loaders.transfers);
+    return loadTransferConnection(page, ctx.loaders, accountsSelected(info));
   }
 
   @RequiresScopes('write')
@@ -52,20 +69,21 @@ export class TransferResolver {
       },
       idempotency ?? undefined,
     );
-    // The script's own reply: nested balances are those after this transfer, with no round trip.
+    // The script's own reply: nested balances are those after this transfer, with no round trip
+    // (and, for the two accounts it read, without a promise).
     refreshLoaders(ctx.loaders, { accounts, transfers: [transfer] });
-    return transfer;
+    return accounts.length === 0 ? transfer : withKnownAccounts(transfer, new Map(accounts.map((account) => [account.id, account])));
   }
 
   @RequiresScopes('read')
   @FieldResolver(() => Account)
-  fromAccount(@Root() transfer: TransferRecord, @Ctx() ctx: Context): Promise<AccountRecord> {
-    return accountOf(ctx, transfer.fromAccountId);
+  fromAccount(@Root() transfer: TransferRecord, @Ctx() ctx: Context): AccountRecord | Promise<AccountRecord> {
+    return accountOf(ctx, transfer, transfer.fromAccountId);
   }
 
   @RequiresScopes('read')
   @FieldResolver(() => Account)
-  toAccount(@Root() transfer: TransferRecord, @Ctx() ctx: Context): Promise<AccountRecord> {
-    return accountOf(ctx, transfer.toAccountId);
+  toAccount(@Root() transfer: TransferRecord, @Ctx() ctx: Context): AccountRecord | Promise<AccountRecord> {
+    return accountOf(ctx, transfer, transfer.toAccountId);
   }
 }

@@ -39,4 +39,58 @@ describe('per-request DataLoaders', () => {
     // In all: the admit script, the index page, one transfer batch, one account batch.
     expect(commandNames(commands)).toEqual(['evalsha', 'zrangebyscore', 'evalsha', 'evalsha']);
   });
+
+  // The bench's query (bench/operations.ts ACCOUNT_QUERY): an account, a page of 20 of its
+  // transfers and each one's two accounts. Their answers are compared with those of a query that
+  // reads the same accounts one by one, so the page's accounts (loaded with the page) are the
+  // loader's own rows.
+  const ACCOUNT_PAGE = `query Account($id: ID!, $skipAccounts: Boolean = false) {
+    account(id: $id) {
+      id name balance
+      transfers(first: 20) {
+        edges { cursor node { id amount currency createdAt ...Names @skip(if: $skipAccounts) } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+  fragment Names on Transfer { from: fromAccount { name balance } toAccount { name } }`;
+
+  it('answer an account with a page of 20 transfers and their accounts in 5 commands, the accounts in one batch', async () => {
+    const { tenantId, apiKey } = await server.newTenant();
+    const client = ledgerClient(server.url, apiKey);
+    const funding = await client.account('Funding', 'EUR', true);
+    const others = [await client.account('Alice'), await client.account('Bob'), await client.account('Carol')];
+    for (let i = 0; i < 21; i++) await client.transfer(funding, others[i % 3] as string, String(i + 1));
+
+    const watch = await watchTenantCommands(tenantId);
+    await watch.take();
+    const response = await gql(server.url, ACCOUNT_PAGE, { id: funding }, client.headers);
+    const commands = await watch.take();
+    watch.stop();
+
+    type Page = { account: { balance: string; transfers: { edges: { node: { amount: string; from: { name: string; balance: string }; toAccount: { name: string } } }[]; pageInfo: { hasNextPage: boolean } } } };
+    const account = (response.body.data as Page | undefined)?.account;
+    expect(response.body.errors).toBeUndefined();
+    expect(account?.balance).toBe(String(-((21 * 22) / 2)));
+    expect(account?.transfers.pageInfo.hasNextPage).toBe(true);
+    expect(account?.transfers.edges.map(({ node }) => [node.amount, node.from.name, node.from.balance, node.toAccount.name])).toEqual(
+      Array.from({ length: 20 }, (_, i) => [String(i + 1), 'Funding', String(-((21 * 22) / 2)), ['Alice', 'Bob', 'Carol'][i % 3]]),
+    );
+    // The admit script, the account, the page of ids, the 20 transfers, the 3 other accounts in one batch.
+    expect(commandNames(commands)).toEqual(['evalsha', 'evalsha', 'zrangebyscore', 'evalsha', 'evalsha']);
+    const accountKey = new RegExp(`^oq:\\{t:${tenantId}\\}:account:[a-z0-9]+$`);
+    expect(commands[4]?.filter((arg) => accountKey.test(arg)).sort()).toEqual(others.map((id) => `oq:{t:${tenantId}}:account:${id}`).sort());
+
+    // Accounts left out by @skip are not loaded: no command for them.
+    const watchSkipped = await watchTenantCommands(tenantId);
+    await watchSkipped.take();
+    const skipped = await gql(server.url, ACCOUNT_PAGE, { id: funding, skipAccounts: true }, client.headers);
+    const skippedCommands = await watchSkipped.take();
+    watchSkipped.stop();
+    expect(skipped.body.errors).toBeUndefined();
+    expect((skipped.body.data as Page | undefined)?.account.transfers.edges[0]?.node).toEqual({ id: expect.any(String), amount: '1', currency: 'EUR', createdAt: expect.any(String) });
+    // (A refund of the unused cost estimate may follow: it names no account.)
+    expect(commandNames(skippedCommands).slice(0, 4)).toEqual(['evalsha', 'evalsha', 'zrangebyscore', 'evalsha']);
+    expect(skippedCommands.filter((args) => args.some((arg) => accountKey.test(arg))).map((args) => args.filter((arg) => accountKey.test(arg)))).toEqual([[`oq:{t:${tenantId}}:account:${funding}`]]);
+  });
 });
