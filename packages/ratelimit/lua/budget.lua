@@ -27,7 +27,7 @@ local function rl_budget(key, maximum, restorePerSecond, cost, nowMs, charge)
   end
   if charge and cost > 0 then
     available = available - cost
-    redis.call('HSET', key, 'available', string.format('%.3f', available), 'updatedAt', string.format('%.0f', nowMs))
+    redis.call('HSET', key, 'available', available, 'updatedAt', nowMs)
     redis.call('PEXPIRE', key, math.ceil((maximum - available) * 1000 / restorePerSecond) + 1000)
   end
   return true, available, 0
@@ -42,7 +42,7 @@ local function rl_refund(key, maximum, restorePerSecond, points, nowMs)
   end
   local updatedAt = tonumber(state[2]) or nowMs
   available = math.min(maximum, available + (nowMs - updatedAt) * restorePerSecond / 1000 + points)
-  redis.call('HSET', key, 'available', string.format('%.3f', available), 'updatedAt', string.format('%.0f', nowMs))
+  redis.call('HSET', key, 'available', available, 'updatedAt', nowMs)
   redis.call('PEXPIRE', key, math.ceil((maximum - available) * 1000 / restorePerSecond) + 1000)
   return available
 end

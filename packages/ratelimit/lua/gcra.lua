@@ -8,6 +8,7 @@
     theoretical arrival time (TAT) in whole microseconds since the epoch. Integers only: the
     emission interval is 1e6 / ratePerSecond rounded up to a whole microsecond, so no rounding
     ever admits more than the rate (a rate that does not divide 1e6 is honoured a hair low).
+    burst * interval must stay below 1e15 µs (about 31 years).
     A request of `cost` units (1 for one request) is admitted when
       max(TAT, now) + cost * interval - now <= burst * interval
     so at most `burst` units pass at once and, over any interval of T seconds, at most
@@ -20,25 +21,47 @@
             A cost above burst never fits: refused with retryAfterMs -1.
 ]]
 local function rl_gcra(key, ratePerSecond, burst, cost, nowMs, charge)
-  local interval = math.ceil(1000000 / ratePerSecond)
-  local capacity = math.max(1, burst) * interval
+  local ceil, floor = math.ceil, math.floor
+  local interval = ceil(1000000 / ratePerSecond)
+  if burst < 1 then
+    burst = 1
+  end
+  local capacity = burst * interval
   local nowUs = nowMs * 1000
-  local tat = tonumber(redis.call('GET', key)) or nowUs
-  if tat < nowUs then
-    tat = nowUs
+  -- The key lives until a whole `window` after its TAT: it expires at (floor(TAT / window) + 2)
+  -- windows, renewed only when the TAT moves into the next window, so most writes are one INCRBY
+  -- (a SET with an expiry costs Redis about twice as much).
+  local window = (ceil(capacity / 1000000) + 1) * 1000000
+  local stored = tonumber(redis.call('GET', key))
+  -- A TAT this code wrote is a whole number of µs, never a window in the past (the key would have
+  -- expired); anything else (an older format) is overwritten.
+  local written = stored ~= nil and stored >= nowUs - window
+  local tat = nowUs
+  if written and stored > nowUs then
+    tat = stored
   end
   local newTat = tat + cost * interval
   if newTat - nowUs > capacity then
     local retryAfterMs = -1
     if cost * interval <= capacity then
-      retryAfterMs = math.ceil((newTat - nowUs - capacity) / 1000)
+      retryAfterMs = ceil((newTat - nowUs - capacity) / 1000)
     end
-    return false, math.floor((capacity - (tat - nowUs)) / interval), math.ceil((tat - nowUs) / 1000), retryAfterMs
+    return false, floor((capacity - (tat - nowUs)) / interval), ceil((tat - nowUs) / 1000), retryAfterMs
   end
   if charge and cost > 0 then
-    redis.call('SET', key, string.format('%.0f', newTat), 'PX', math.ceil((newTat - nowUs) / 1000) + 1)
+    -- Whole numbers below 2^53 throughout: exact in a Lua number, and redis.call sends numbers as
+    -- %.17g, so no format call is needed.
+    local epoch = floor(newTat / window)
+    if written then
+      redis.call('INCRBY', key, newTat - stored)
+      if epoch ~= floor(stored / window) then
+        redis.call('PEXPIREAT', key, (epoch + 2) * (window / 1000))
+      end
+    else
+      redis.call('SET', key, newTat, 'PXAT', (epoch + 2) * (window / 1000))
+    end
   else
     newTat = tat
   end
-  return true, math.floor((capacity - (newTat - nowUs)) / interval), math.ceil((newTat - nowUs) / 1000), 0
+  return true, floor((capacity - (newTat - nowUs)) / interval), ceil((newTat - nowUs) / 1000), 0
 end

@@ -73,7 +73,9 @@ export class RateLimiter {
       throw new TypeError(`RateLimiter: ratePerSecond must be a number above 0 and at most 1000000, got ${String(ratePerSecond)}`);
     }
     const burst = options.burst ?? Math.max(1, Math.ceil(ratePerSecond));
-    if (!Number.isInteger(burst) || burst < 1 || burst > 1_000_000_000) throw new TypeError(`RateLimiter: burst must be a whole number from 1, got ${String(burst)}`);
+    if (!Number.isInteger(burst) || burst < 1) throw new TypeError(`RateLimiter: burst must be a whole number from 1, got ${String(burst)}`);
+    // The Lua keeps µs in whole numbers below 2^53: the bucket's span must stay under 1e15 µs.
+    if (Math.ceil(1_000_000 / ratePerSecond) * burst > 1e15) throw new TypeError(`RateLimiter: burst / ratePerSecond must stay under 1e9 seconds, got ${burst} / ${ratePerSecond}`);
     this.ratePerSecond = ratePerSecond;
     this.burst = burst;
     this.prefix = prefix;

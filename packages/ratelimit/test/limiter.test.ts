@@ -45,6 +45,20 @@ describe('RateLimiter (GCRA on Redis time)', () => {
     expect((await limiter.consume('a')).allowed).toBe(true);
   });
 
+  it('overwrites a bucket in an older format (a TAT in ms with decimals) instead of failing on it', async () => {
+    const prefix = fresh();
+    await redis.set(`${prefix}k`, `${Date.now()}.000`, 'PX', 60_000);
+    const limiter = new RateLimiter(redis, { ratePerSecond: FROZEN, burst: 2, prefix });
+    expect(await limiter.consume('k')).toMatchObject({ allowed: true, remaining: 1 });
+    expect(await limiter.consume('k')).toMatchObject({ allowed: true, remaining: 0 });
+    expect((await limiter.consume('k')).allowed).toBe(false);
+    // The key outlives its TAT (2 intervals: 2000 s ahead) by at least a window (the bucket's
+    // 2000 s + 1 s) and at most two: never gone while its state matters, never kept for long.
+    const ttlMs = await redis.pttl(`${prefix}k`);
+    expect(ttlMs).toBeGreaterThan(2_000_000 + 2_001_000 - 1000);
+    expect(ttlMs).toBeLessThanOrEqual(2_000_000 + 2 * 2_001_000);
+  });
+
   it('takes a cost of several units, all or nothing', async () => {
     const limiter = new RateLimiter(redis, { ratePerSecond: FROZEN, burst: 10, prefix: fresh() });
     const first = await limiter.consume('k', 4);

@@ -102,7 +102,7 @@ if not rateAllowed then
 end
 local costAllowed, available, costRetryMs = rl_budget(tenantCostKey, costBudget, costRestore, cost, nowMs, charge)
 if charge and (tonumber(fields.lastUsedAt) or 0) < nowMs - 60000 then
-  redis.call('HSET', apiKeyKey, 'lastUsedAt', string.format('%.0f', nowMs))
+  redis.call('HSET', apiKeyKey, 'lastUsedAt', nowMs)
 end
 if not costAllowed then
   return {COST_THROTTLED, record, rate, remaining, resetMs, math.floor(available), costRetryMs}

@@ -33,8 +33,7 @@ if redis.call('EXISTS', tenantKey) == 1 then
   return {EXISTS}
 end
 local createdAtMs = now_ms()
-local createdAt = string.format('%.0f', createdAtMs)
-redis.call('HSET', tenantKey, 'id', ARGV[1], 'name', ARGV[2], 'createdAt', createdAt)
+redis.call('HSET', tenantKey, 'id', ARGV[1], 'name', ARGV[2], 'createdAt', createdAtMs)
 if ARGV[3] ~= '' then
   -- A new tenant has no keys, so the key id cannot collide.
   redis.call('HSET', apiKeyKey,
@@ -46,7 +45,7 @@ if ARGV[3] ~= '' then
     'ipAllowlist', ARGV[8],
     'ipRanges', ARGV[9],
     'rateLimitPerSecond', ARGV[10],
-    'createdAt', createdAt)
-  redis.call('ZADD', apiKeysKey, createdAt, ARGV[3])
+    'createdAt', createdAtMs)
+  redis.call('ZADD', apiKeysKey, createdAtMs, ARGV[3])
 end
 return {CREATED, createdAtMs}

@@ -30,5 +30,5 @@ local newTat = tat + intervalMs
 if newTat - nowMs > windowMs then
   return {THROTTLED, math.ceil(newTat - nowMs - windowMs)}
 end
-redis.call('SET', throttleKey, string.format('%.17g', newTat), 'PX', math.ceil(newTat - nowMs))
+redis.call('SET', throttleKey, newTat, 'PX', math.ceil(newTat - nowMs))
 return {COUNTED, 0}
