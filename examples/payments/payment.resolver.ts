@@ -1,5 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency';
+import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency/type-graphql';
 import type { IdempotencyCall } from '@onceql/idempotency';
 import type { PaymentsContext } from './context';
 import { CreatePaymentInput, Payment } from './payment.type';

@@ -1,7 +1,7 @@
 import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { assertMintable } from '../auth/minting';
 import type { ApiKeyRecord } from '../auth/store';
-import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency';
+import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency/type-graphql';
 import { IdempotentMutation } from './idempotent.directive';
 import type { IdempotencyCall } from '@onceql/idempotency';
 import { CreateApiKeyArgs, RevokeApiKeyArgs } from './api-key.input';

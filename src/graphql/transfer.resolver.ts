@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Ctx, FieldResolver, ID, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency';
+import { Idempotent, IdempotencyCallParam } from '@onceql/idempotency/type-graphql';
 import { IdempotentMutation } from './idempotent.directive';
 import type { IdempotencyCall } from '@onceql/idempotency';
 import type { AccountRecord, TransferRecord } from '../ledger/types';

@@ -17,7 +17,6 @@ export type { LeasedCall, LeasedExecution, LeasedIdempotencyOptions, LeasedOutco
 export { ClaimStatus, CompleteStatus, LEASED_SCRIPTS, LeasedIdempotency, ReleaseStatus } from './leased';
 export { idempotencyCallOf, idempotentResolver } from './field';
 export type { IdempotentOptions } from './field';
-export { Idempotent, IdempotencyCallParam } from './middleware';
 export { idempotencyPlugin } from './plugin';
 export type { IdempotencyRecordView } from './record';
 export { readIdempotencyRecord } from './record';

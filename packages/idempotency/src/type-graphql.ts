@@ -1,3 +1,7 @@
+/**
+ * `@onceql/idempotency/type-graphql`: the decorators for a type-graphql schema. Apart from the root
+ * export, so that a server with an SDL schema (`idempotentResolver`) needs no type-graphql.
+ */
 import { createMethodMiddlewareDecorator, createParameterDecorator } from 'type-graphql';
 import type { IdempotentOptions } from './field';
 import { idempotencyCallOf, idempotentField } from './field';
