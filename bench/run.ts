@@ -7,7 +7,7 @@ import { httpSample, raceSample } from './load';
 import { accountQueryBody, transferBody } from './operations';
 import { averageKeyBytes, usedMemory } from './redis';
 import type { BenchResults, LimiterResult, RowResult, StorageResult } from './report';
-import { checkResults, markdownReport, median, svgChart } from './report';
+import { checkResults, LIMITER_MODES, limiterReport, markdownReport, median, svgChart } from './report';
 import type { Variant } from './variants';
 import { runLimiter, startVariant } from './variants';
 
@@ -15,13 +15,43 @@ import { runLimiter, startVariant } from './variants';
  * `npm run bench [-- --quick]`: onceql beside its anchors, each server its own process on its own
  * redis-server, rows interleaved round by round (the machine's noise falls on every variant
  * alike; read the ratios). --quick: a short pass that checks every row comes out (CI).
+ * --only limiter: the limiter head to head alone (printed, nothing written).
  */
 /** The repository (this file runs as dist/bench/run.js). */
 const ROOT = path.join(__dirname, '..', '..');
 const quick = process.argv.includes('--quick');
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const settings = quick
-  ? { rounds: 1, seconds: 1, warmupSeconds: 0, connections: 10, raceWidth: 50, storageTransfers: 300, limiterSeconds: 1 }
-  : { rounds: 3, seconds: 5, warmupSeconds: 1, connections: 50, raceWidth: 50, storageTransfers: 3000, limiterSeconds: 3 };
+  ? { rounds: 1, seconds: 1, warmupSeconds: 0, connections: 10, raceWidth: 50, storageTransfers: 300, limiterSeconds: 1, limiterRounds: 1 }
+  : { rounds: 3, seconds: 5, warmupSeconds: 1, connections: 50, raceWidth: 50, storageTransfers: 3000, limiterSeconds: 3, limiterRounds: 3 };
+
+/**
+ * The limiters, each in a process of its own on a redis-server of its own, rounds interleaved (each
+ * round starts one mode later): the median of decisions/s, the worst of the windowed counts.
+ */
+async function measureLimiters(): Promise<Record<string, LimiterResult>> {
+  const runs = new Map<string, LimiterResult[]>(LIMITER_MODES.map((mode) => [mode, []]));
+  for (let round = 0; round < settings.limiterRounds; round++) {
+    for (let i = 0; i < LIMITER_MODES.length; i++) {
+      const mode = LIMITER_MODES[(i + round) % LIMITER_MODES.length] as (typeof LIMITER_MODES)[number];
+      const measured = (await runLimiter(`limiter-${mode}`, mode, settings.limiterSeconds, 100, 20)) as LimiterResult;
+      runs.get(mode)?.push(measured);
+      process.stderr.write(`bench: limiter round ${round + 1}/${settings.limiterRounds} ${mode}: ${measured.decisionsPerSecond.toFixed(0)} decisions/s\n`);
+    }
+  }
+  const limiters: Record<string, LimiterResult> = {};
+  for (const [mode, all] of runs) {
+    limiters[mode] = {
+      decisionsPerSecond: median(all.map((r) => r.decisionsPerSecond)),
+      cpuMicrosPerDecision: median(all.map((r) => r.cpuMicrosPerDecision)),
+      commandsPerDecision: median(all.map((r) => r.commandsPerDecision)),
+      maxInAnySecond: Math.max(...all.map((r) => r.maxInAnySecond)),
+      bound: all[0]?.bound ?? 0,
+      rounds: all.map((r) => Math.round(r.decisionsPerSecond)),
+    };
+  }
+  return limiters;
+}
 
 interface Row {
   readonly id: string;
@@ -84,6 +114,11 @@ async function storage(variant: Variant, headers: Record<string, string>, record
 }
 
 async function main(): Promise<void> {
+  if (only === 'limiter') {
+    process.stdout.write(limiterReport(await measureLimiters()));
+    return;
+  }
+  if (only !== undefined) throw new Error(`--only ${only}: only "limiter" is known`);
   const started = Date.now();
   const variants = new Map<string, Variant>();
   try {
@@ -148,10 +183,7 @@ async function main(): Promise<void> {
       powertools: await storage(powertools, {}, 'bench#*', null),
     };
 
-    const limiters: Record<string, LimiterResult> = {};
-    for (const mode of ['onceql', 'flexible'] as const) {
-      limiters[mode] = (await runLimiter(`limiter-${mode}`, mode, settings.limiterSeconds, 100, 20)) as LimiterResult;
-    }
+    const limiters = await measureLimiters();
 
     const results: BenchResults = {
       quick,

@@ -89,7 +89,7 @@ export async function startVariant(name: string, script: 'onceql' | 'anchor', mo
 }
 
 /** Runs a limiter process to its end and returns what it measured. */
-export async function runLimiter(name: string, mode: 'onceql' | 'flexible', seconds: number, rate: number, burst: number): Promise<unknown> {
+export async function runLimiter(name: string, mode: 'onceql' | 'onceql-admit' | 'flexible', seconds: number, rate: number, burst: number): Promise<unknown> {
   const { redis, child } = await startProcess(name, 'limiter', [mode, String(seconds), String(rate), String(burst)]);
   try {
     const { result } = await nextMessage(child, 'result', 60_000 + seconds * 3_000);
