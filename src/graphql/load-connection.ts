@@ -20,10 +20,35 @@ export async function loadConnection<T>(page: Page<string>, loader: DataLoader<s
 /** The accounts a transfer was handed with, by id: a row, null (no such account), or the load's error. */
 type KnownAccounts = ReadonlyMap<string, AccountRecord | null | Error>;
 
-const KNOWN_ACCOUNTS = Symbol('onceql.knownAccounts');
+/**
+ * A transfer that carries the accounts it names, loaded (or written) with it. A class with its
+ * fields written out, not a spread with a symbol key: one copy per node of every page, and V8
+ * gives these one shape.
+ */
+class TransferWithAccounts implements TransferRecord {
+  readonly id: string;
+  readonly fromAccountId: string;
+  readonly toAccountId: string;
+  readonly amount: bigint;
+  readonly currency: string;
+  readonly reference: string | null;
+  readonly createdAt: Date;
+  readonly seq: number;
 
-/** A transfer that carries the accounts it names, loaded (or written) with it. */
-type TransferWithAccounts = TransferRecord & { readonly [KNOWN_ACCOUNTS]?: KnownAccounts };
+  constructor(
+    transfer: TransferRecord,
+    readonly knownAccounts: KnownAccounts,
+  ) {
+    this.id = transfer.id;
+    this.fromAccountId = transfer.fromAccountId;
+    this.toAccountId = transfer.toAccountId;
+    this.amount = transfer.amount;
+    this.currency = transfer.currency;
+    this.reference = transfer.reference;
+    this.createdAt = transfer.createdAt;
+    this.seq = transfer.seq;
+  }
+}
 
 /**
  * A copy of `transfer` that carries `accounts`, so that its `fromAccount` and `toAccount` resolve
@@ -31,13 +56,12 @@ type TransferWithAccounts = TransferRecord & { readonly [KNOWN_ACCOUNTS]?: Known
  * in the same request (a second mutation) hands out its own rows, never these.
  */
 export function withKnownAccounts(transfer: TransferRecord, accounts: KnownAccounts): TransferRecord {
-  const copy: TransferWithAccounts = { ...transfer, [KNOWN_ACCOUNTS]: accounts };
-  return copy;
+  return new TransferWithAccounts(transfer, accounts);
 }
 
 /** The account `transfer` was handed with (see withKnownAccounts), or undefined: load it. */
 export function knownAccountOf(transfer: TransferRecord, accountId: string): AccountRecord | null | Error | undefined {
-  return (transfer as TransferWithAccounts)[KNOWN_ACCOUNTS]?.get(accountId);
+  return transfer instanceof TransferWithAccounts ? transfer.knownAccounts.get(accountId) : undefined;
 }
 
 /** Which accounts of its transfers a connection's selection reads under `edges { node { … } }`. */
