@@ -1,4 +1,4 @@
-import { arrayReply, CLOCK_LUA, defineScript, ScriptReplyError } from '@onceql/redis-script';
+import { arrayReply, callScript, CLOCK_LUA, defineScript, ScriptReplyError } from '@onceql/redis-script';
 import type { ScriptClient } from '@onceql/redis-script';
 import { GCRA_LUA, packageLua } from './lua';
 
@@ -60,9 +60,8 @@ export class RateLimiter {
   readonly ratePerSecond: number;
   readonly burst: number;
   readonly prefix: string;
-  // The arguments as Redis receives them, written once: a decision does no formatting.
-  private readonly rateArg: string;
-  private readonly burstArg: string;
+  // ARGV of a decision of cost 1, in Redis order, written once: the usual decision formats nothing.
+  private readonly oneUnitArgs: readonly string[];
 
   constructor(
     private readonly redis: ScriptClient,
@@ -79,8 +78,7 @@ export class RateLimiter {
     this.ratePerSecond = ratePerSecond;
     this.burst = burst;
     this.prefix = prefix;
-    this.rateArg = String(ratePerSecond);
-    this.burstArg = String(burst);
+    this.oneUnitArgs = consumeScript.encode({ bucket: '' }, { ratePerSecond: String(ratePerSecond), burst: String(burst), cost: '1' }).args as readonly string[];
   }
 
   /**
@@ -91,7 +89,10 @@ export class RateLimiter {
     if (cost !== 1 && !(Number.isInteger(cost) && cost >= 0 && cost <= this.burst)) {
       throw new TypeError(`RateLimiter.consume: cost must be a whole number from 0 to burst (${this.burst}), got ${String(cost)}`);
     }
-    return consumeScript.run(this.redis, { bucket: this.prefix + key }, { ratePerSecond: this.rateArg, burst: this.burstArg, cost: cost === 1 ? '1' : String(cost) });
+    // consumeScript's own call, positional: this is the hot path, so no name-to-position mapping
+    // per decision (`consumeScript.run` does the same with named keys and arguments).
+    const args = cost === 1 ? this.oneUnitArgs : consumeScript.encode({ bucket: '' }, { ratePerSecond: String(this.ratePerSecond), burst: String(this.burst), cost: String(cost) }).args;
+    return callScript(this.redis, consumeScript, { keys: [this.prefix + key], args }).then(consumeScript.decode);
   }
 
   /** Forgets `key`'s state: its bucket is full again. */
