@@ -124,10 +124,14 @@ describe('RateLimiter (GCRA on Redis time)', () => {
 
   it('shares one bucket between limiters (processes) on the same prefix', async () => {
     const prefix = fresh();
-    const [one, two] = [new RateLimiter(redis, { ratePerSecond: FROZEN, burst: 3, prefix }), new RateLimiter(new Redis(url), { ratePerSecond: FROZEN, burst: 3, prefix })];
-    const decisions = await Promise.all([...Array.from({ length: 5 }, () => one.consume('k')), ...Array.from({ length: 5 }, () => two.consume('k'))]);
-    expect(decisions.filter((d) => d.allowed)).toHaveLength(3);
-    (two as unknown as { redis: Redis }).redis.disconnect();
+    const other = new Redis(url);
+    try {
+      const [one, two] = [new RateLimiter(redis, { ratePerSecond: FROZEN, burst: 3, prefix }), new RateLimiter(other, { ratePerSecond: FROZEN, burst: 3, prefix })];
+      const decisions = await Promise.all([...Array.from({ length: 5 }, () => one.consume('k')), ...Array.from({ length: 5 }, () => two.consume('k'))]);
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(3);
+    } finally {
+      await other.quit();
+    }
   });
 });
 
