@@ -3,7 +3,7 @@ import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/serv
 import type { Admit, BeforeBody } from '../admit/admit';
 import { graphQLParams } from '../admit/params';
 import { clientAddress } from '../auth/ip';
-import type { TrustFunction } from '../auth/ip';
+import type { ClientAddress, TrustFunction } from '../auth/ip';
 import type { ApiError } from '../errors';
 import { ErrorCode, HTTP_STATUS, ServiceUnavailableError, UnauthenticatedError } from '../errors';
 import { isRedisUnavailable } from '../redis/client';
@@ -59,6 +59,22 @@ function declaresSmallBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] === undefined && Number.isFinite(declared) && declared <= UNPROVEN_BODY_BYTES;
 }
 
+/** The client address last found for each connection, and the X-Forwarded-For it was found from. */
+const clientOfConnection = new WeakMap<object, { readonly forwardedFor: string | undefined; readonly client: ClientAddress }>();
+
+/**
+ * `clientAddress`, remembered per connection: a keep-alive connection's peer does not change, and
+ * its proxy sends the same X-Forwarded-For for one client, so the address is parsed once per
+ * connection and header value, not on every request.
+ */
+function clientOf(socket: { readonly remoteAddress?: string }, forwardedFor: string | undefined, trust: TrustFunction): ClientAddress {
+  const known = clientOfConnection.get(socket);
+  if (known !== undefined && known.forwardedFor === forwardedFor) return known.client;
+  const client = clientAddress(socket.remoteAddress, forwardedFor, trust);
+  if (socket.remoteAddress !== undefined) clientOfConnection.set(socket, { forwardedFor, client });
+  return client;
+}
+
 /** A GraphQL error that ends a request before execution, with its HTTP status for Apollo. */
 function preExecutionError(error: ApiError): ApiError {
   const code = error.extensions.code as ErrorCode;
@@ -97,7 +113,7 @@ export function createGraphQLHandler<TContext extends BaseContext>(options: Grap
 
   return async function handleGraphQL(req, res, url, requestId) {
     const headers = headerMapOf(req);
-    const client = clientAddress(req.socket.remoteAddress, headers.get('x-forwarded-for'), trust);
+    const client = clientOf(req.socket, headers.get('x-forwarded-for'), trust);
     if (!client.ok) return refuseUnread(req, res, refusal(ErrorCode.BAD_REQUEST, `The client address cannot be told: ${client.reason}.`));
 
     let body: unknown = undefined;
