@@ -39,9 +39,12 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** Compares a presented key with a stored hash in time independent of where they differ. */
-export function apiKeyMatches(key: string, storedHash: string): boolean {
-  const presented = Buffer.from(hashApiKey(key), 'hex');
+/**
+ * Compares a presented key with a stored hash in time independent of where they differ.
+ * `presentedHash`: the key's {@link hashApiKey}, when the caller has it already.
+ */
+export function apiKeyMatches(key: string, storedHash: string, presentedHash = hashApiKey(key)): boolean {
+  const presented = Buffer.from(presentedHash, 'hex');
   const stored = Buffer.from(storedHash, 'hex');
   return stored.length === presented.length && timingSafeEqual(presented, stored);
 }

@@ -323,11 +323,12 @@ export class AuthStore {
     const parsed = parseApiKey(apiKey);
     if (parsed === null) return { status: 'unauthenticated' };
     const keys = tenantKeys(parsed.tenantId);
+    const keyHash = hashApiKey(apiKey);
     const reply = await admitScript.run(
       this.redis,
       { apiKey: keys.apiKey(parsed.keyId), tenantRate: keys.requestRate, keyRate: keys.keyRequestRate(parsed.keyId), tenantCost: keys.costBudget },
       {
-        keyHash: hashApiKey(apiKey),
+        keyHash,
         clientIp: ipToHex(ip),
         charge: request.charge ? '1' : '0',
         ratePerSecond: request.ratePerSecond,
@@ -337,7 +338,7 @@ export class AuthStore {
         costRestore: request.costRestorePerSecond,
       },
     );
-    if (reply.status === ADMIT_STATUS.UNAUTHENTICATED || reply.record.hash === undefined || !apiKeyMatches(apiKey, reply.record.hash)) return { status: 'unauthenticated' };
+    if (reply.status === ADMIT_STATUS.UNAUTHENTICATED || reply.record.hash === undefined || !apiKeyMatches(apiKey, reply.record.hash, keyHash)) return { status: 'unauthenticated' };
     const principal = toApiKey(parsed.tenantId, reply.record);
     const { ratePerSecond, remaining, resetMs, costAvailable, retryAfterMs } = reply;
     switch (reply.status) {
