@@ -48,7 +48,7 @@ export function withinWindow(profile: CpuProfile, fromMicros: number, toMicros: 
 
 function frameName(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame;
-  const file = url === '' ? '' : ` ${url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, '')}:${lineNumber + 1}`;
+  const file = url === '' ? '' : ` ${url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/packages\/([^/]+)\/dist\//, '@onceql/$1/').replace(/^.*\/dist\//, '')}:${lineNumber + 1}`;
   return `${functionName === '' ? '(anonymous)' : functionName}${file}`;
 }
 
@@ -104,9 +104,12 @@ export function selfTimeByPlace(profile: CpuProfile): { place: string; share: nu
     const { functionName, url } = node.callFrame;
     const packageMatch = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
     const sourceMatch = /dist\/(src\/[^/]+|bench)\//.exec(url);
+    const workspaceMatch = /packages\/([^/]+)\/dist\//.exec(url);
     const place = packageMatch
       ? (packageMatch[1] ?? url)
-      : sourceMatch
+      : workspaceMatch
+        ? `@onceql/${workspaceMatch[1] ?? url}`
+        : sourceMatch
         ? (sourceMatch[1] ?? url)
         : url.startsWith('node:')
           ? 'node (internals)'

@@ -21,6 +21,8 @@ export class ThrottledAddresses {
 
   /** Milliseconds the address is still throttled for, or 0. */
   retryAfterMs(ip: string): number {
+    // Nobody throttled (the usual case): no need to parse the address (ipaddr.js, twice a request).
+    if (this.untilMs.size === 0) return 0;
     const key = addressKey(ip);
     const until = this.untilMs.get(key);
     if (until === undefined) return 0;
