@@ -4,13 +4,12 @@ import type { AnyScript } from '@onceql/redis-script';
 import { API_KEY_SCRIPTS } from './auth/api-key-scripts';
 import { AUTH_SCRIPTS } from './auth/scripts';
 import { LEDGER_SCRIPTS } from './ledger/store';
-import { SCRIPTS, scriptOf } from './redis/scripts';
-import type { ScriptName } from './redis/scripts';
+import { loadHashesScript } from './redis/scripts';
 
 /**
- * Every Lua script the app may run, wherever it is defined (a package, a store's typed scripts,
- * the transitional SCRIPTS registry): for tools that name a script by its SHA (tests reading
- * MONITOR, operators reading SLOWLOG). Add a script here when you define one.
+ * Every Lua script the app may run, wherever it is defined (a package, or beside a store): for
+ * tools that name a script by its SHA (tests reading MONITOR, operators reading SLOWLOG). Add a
+ * script here when you define one.
  */
 export const ALL_SCRIPTS: readonly AnyScript[] = [
   ...AUTH_SCRIPTS,
@@ -20,5 +19,5 @@ export const ALL_SCRIPTS: readonly AnyScript[] = [
   consumeScript,
   takeBudgetScript,
   refundBudgetScript,
-  ...(Object.keys(SCRIPTS) as ScriptName[]).map(scriptOf),
+  loadHashesScript,
 ];

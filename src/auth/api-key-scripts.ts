@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { defineAtomicScript } from '@onceql/idempotency';
-import { integerReply, readLua, ScriptReplyError } from '@onceql/redis-script';
-import { pairsToRecord } from '../redis/scripts';
+import { hashReply, integerReply, readLua, ScriptReplyError } from '@onceql/redis-script';
 
 // createApiKey and revokeApiKey: atomic-path scripts of @onceql/idempotency (the record key and
 // idempotency ARGV are put around these named KEYS and ARGV by defineAtomicScript).
@@ -53,7 +52,7 @@ export const revokeApiKeyScript = defineAtomicScript({
     const code = integerReply('revokeApiKey', domain[0]);
     if (code === RevokeScriptStatus.NO_KEY) return null;
     if (code !== RevokeScriptStatus.REVOKED) throw new ScriptReplyError('revokeApiKey', `unknown status ${code}`);
-    return pairsToRecord(live[0]);
+    return hashReply(live[0]);
   },
 });
 

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { defineAtomicScript, hasIdempotencyKey, withoutIdempotency } from '@onceql/idempotency';
 import type { AtomicIdempotency } from '@onceql/idempotency';
-import { integerReply, readLua, ScriptReplyError } from '@onceql/redis-script';
+import { hashReply, integerReply, readLua, ScriptReplyError } from '@onceql/redis-script';
 import type { RedisClient } from '../redis/client';
 import { isWellFormedId, lookupId, newId, tenantKeys } from '../redis/keys';
 import type { TenantKeys } from '../redis/keys';
-import { loadHashes, pairsToRecord } from '../redis/scripts';
+import { loadHashes } from '../redis/scripts';
 import { sendWrite } from '../redis/client';
 import {
   AccountNotFoundError,
@@ -94,7 +94,7 @@ export const createTransferScript = defineAtomicScript({
     const [status, ...applied] = domain;
     const code = integerReply('createTransfer', status);
     if (!(Object.values(TransferScriptStatus) as number[]).includes(code)) throw new ScriptReplyError('createTransfer', `unknown status ${code}`);
-    const accounts = live.map(pairsToRecord).filter((row): row is Record<string, string> => row !== null).map(toAccount);
+    const accounts = live.map(hashReply).filter((row): row is Record<string, string> => row !== null).map(toAccount);
     return { status: code as TransferScriptStatus, applied, accounts };
   },
 });

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { ALL_SCOPES } from '../../src/auth/api-key';
 import { AuthStore } from '../../src/auth/store';
@@ -7,7 +7,7 @@ import { idempotencyRecordKey } from '@onceql/idempotency';
 import type { RedisClient } from '../../src/redis/client';
 import { openRedis } from '../../src/redis/connect';
 import { tenantKeys } from '../../src/redis/keys';
-import { scriptSource } from '../../src/redis/scripts';
+import { loadHashesScript } from '../../src/redis/scripts';
 import { createServer } from '../../src/server';
 import { AccountDocument, CreateApiKeyDocument, CreateTransferDocument, IdempotencyRecordDocument, RevokeApiKeyDocument, TransfersWithAccountNamesDocument, ViewerDocument } from '../generated/graphql';
 import { ledgerClient } from '../helpers/ledger';
@@ -205,7 +205,7 @@ it('spreads tenants over every master, and each one runs the whole ledger over H
   expect(new Set(tenants.map((tenant) => tenant.owner)).size).toBe(3);
 
   const monitor = await monitorMasters(masterPorts);
-  const loadHashesSha = createHash('sha1').update(scriptSource('loadHashes')).digest('hex');
+  const loadHashesSha = loadHashesScript.sha1;
   try {
     const idempotencyKeys = await Promise.all(
       tenants.map(async ({ apiKey }) => {
@@ -255,7 +255,7 @@ it('spreads tenants over every master, and each one runs the whole ledger over H
     const batchOf = (tenantId: string, owner: number) =>
       monitor.seen.some(({ port, args }) => {
         if (port !== owner || !['evalsha', 'eval'].includes(String(args[0]).toLowerCase())) return false;
-        if (args[1] !== loadHashesSha && args[1] !== scriptSource('loadHashes')) return false;
+        if (args[1] !== loadHashesSha && args[1] !== loadHashesScript.lua) return false;
         const keys = args.slice(3, 3 + Number(args[2]));
         return keys.length === 3 && keys.every((key) => key.startsWith(`oq:{t:${tenantId}}:account:`));
       });
