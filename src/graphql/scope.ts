@@ -23,7 +23,7 @@ export const SCOPES_EXTENSION = 'requiredScopes';
 
 /**
  * The calling key must hold every one of `scopes` to select this field. Declared once, in the field's
- * `extensions`, and checked twice: before execution by `scopePlugin` (so an operation asking for a
+ * `extensions`, and checked twice: before execution by `operationChecksPlugin` (so an operation asking for a
  * field its key may not read is refused before anything runs or is written), and again when the
  * field resolves, for any executor that runs the schema without the plugin (`enforceRequiredScopes`
  * in ./auth-checker.ts wraps such fields' resolvers when the schema is built).
