@@ -14,7 +14,7 @@ export function checkScopes(context: Context, info: GraphQLResolveInfo, required
 
 /**
  * `@RequiresScopes('read' | 'write' | 'admin')`, enforced as each field resolves: the calling key
- * must hold every named scope. Authentication itself happened before execution, and `scopePlugin`
+ * must hold every named scope. Authentication itself happened before execution, and `operationChecksPlugin`
  * has already refused any operation asking for a field its key lacks; this checks again, for an
  * executor that runs without the plugin. It wraps the field's resolver with a synchronous check
  * (not type-graphql's `@Authorized`, whose middleware chain puts four promises on every call of

@@ -185,7 +185,7 @@ export function defineScript<const K extends readonly string[] | 'variadic', con
     const namedArgs = args as Record<string, ScriptArg | undefined>;
     const argList = argNames.map((name) => {
       const value = namedArgs[name];
-      if (value === undefined) throw new TypeError(`script ${spec.name}: argument ${name} is missing`);
+      if (value === undefined || value === null) throw new TypeError(`script ${spec.name}: argument ${name} is missing`);
       return value;
     });
     return { keys: keyList, args: argList };

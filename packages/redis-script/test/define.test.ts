@@ -62,6 +62,8 @@ describe('defineScript', () => {
   it('refuses a missing key or argument before anything is sent', async () => {
     expect(() => addOnce.encode({} as never, { value: 'x' })).toThrow(/key target is missing/);
     expect(() => addOnce.encode({ target: 'k' }, {} as never)).toThrow(/argument value is missing/);
+    // null is not a value either: ioredis would send it as "".
+    expect(() => addOnce.encode({ target: 'k' }, { value: null } as never)).toThrow(/argument value is missing/);
   });
 
   it('decoders refuse a reply they do not expect', () => {
