@@ -18,6 +18,9 @@
   is not nil) and ends with `{idem_finish(nowMs, domainReply, errorCode, resourceId), live...}`;
   `live` values (rows read at the end of the script) are never recorded.
 
+  cjson.null in the domain reply becomes false (answered as nil too) before it is answered and
+  recorded, as cmsgpack would turn it into a hole that cuts or shifts the reply on replay.
+
   The envelope is {IDEM_STATUS, <the domain reply...>}; IDEM_NONE, IDEM_EXECUTED, IDEM_REPLAYED,
   IDEM_MISMATCH and IDEM_IN_PROGRESS are constants defined in front of this file, from
   AtomicStatus in src/atomic.ts.
@@ -149,6 +152,19 @@ local function idem_begin()
   return reply
 end
 
+-- cjson.null (a value Redis answers as nil) becomes false, which Redis answers as nil too: cmsgpack
+-- would pack cjson.null as nil, leaving a hole that cuts or shifts the reply on replay, and keeps
+-- false. Nested tables too, as deep as cmsgpack packs them.
+local function idem_nulls_to_false(value, depth)
+  for k, v in pairs(value) do
+    if v == cjson.null then
+      value[k] = false
+    elseif type(v) == 'table' and depth < IDEM_MAX_NESTING then
+      idem_nulls_to_false(v, depth + 1)
+    end
+  end
+end
+
 -- Records the outcome of this execution (when there is a key) and wraps the domain reply.
 -- errorCode: the public code of a recorded refusal, '' for a success; resourceId: the id of what
 -- the mutation created, or ''.
@@ -157,6 +173,7 @@ local function idem_finish(nowMs, reply, errorCode, resourceId)
     table.insert(reply, 1, IDEM_NONE)
     return reply
   end
+  idem_nulls_to_false(reply, 1)
   local createdAtMs = string.format('%d', nowMs)
   local header = idem_header(RECORD_V3, idem_packed_fingerprint(idemFingerprint), idemMutation, createdAtMs, errorCode, resourceId, 0)
   -- The first top-level values equal to the resource id (a string) and to the time (a number)

@@ -29,6 +29,12 @@ export type FieldStatus = 'EXECUTED' | 'REPLAYED' | 'RECOVERED';
  */
 export const RecordFormat = { RECORD_V2: 0x32, RECORD_V3: 0x33 } as const;
 
+/** Bounds of the atomic path, shared with lua/atomic.lua. */
+const AtomicLimits = {
+  /** How deep cmsgpack packs tables (LUACMSGPACK_MAX_NESTING in Redis' lua_cmsgpack.c). */
+  IDEM_MAX_NESTING: 16,
+} as const;
+
 /**
  * What a domain store needs to run one mutation on the atomic path: the record key (first in
  * KEYS) and the record's name before v2 (last in KEYS), the four ARGV that go first, and a way to
@@ -151,14 +157,14 @@ export function defineAtomicScript<const K extends readonly string[], const A ex
     }
   }
   for (const name of Object.keys(spec.constants ?? {})) {
-    if (name in AtomicStatus || name in RecordFormat) throw new TypeError(`atomic script ${spec.name}: constant ${name} is one of the atomic path's`);
+    if (name in AtomicStatus || name in RecordFormat || name in AtomicLimits) throw new TypeError(`atomic script ${spec.name}: constant ${name} is one of the atomic path's`);
   }
   const inner = defineScript({
     name: spec.name,
     source: [CLOCK_LUA, ATOMIC_LUA, ...own],
     keys: [RECORD_KEY, ...spec.keys, LEGACY_RECORD_KEY] as readonly string[],
     args: [...ATOMIC_ARGS, ...spec.args] as readonly string[],
-    constants: { ...AtomicStatus, ...RecordFormat, ...spec.constants },
+    constants: { ...AtomicStatus, ...RecordFormat, ...AtomicLimits, ...spec.constants },
     decode: (reply: unknown) => reply,
   });
   return {
