@@ -9,17 +9,22 @@
     KEYS[#KEYS] the same record under its name before v2 (<namespace>:idem:<hex>), last: a v1
                 record there, written by an earlier version, still replays
     ARGV[1]     idempotency key as the client sent it ("" when the request has none)
-    ARGV[2]     fingerprint: hex SHA-256 of mutation + arguments ("" when there is no key)
-    ARGV[3]     mutation field name
-    ARGV[4]     retention in ms (ttlSeconds * 1000)
+    ARGV[2]     fingerprint: hex SHA-256 of mutation + arguments ("" when there is no key),
+                at most IDEM_MAX_FINGERPRINT_BYTES
+    ARGV[3]     mutation field name, without a newline
+    ARGV[4]     retention in ms (ttlSeconds * 1000), 1..IDEM_MAX_TTL_MS
     KEYS[2..#KEYS-1], ARGV[5..]  the domain script's own
 
   A domain script starts with `local replay = idem_begin()` (answer `{replay, live...}` when it
   is not nil) and ends with `{idem_finish(nowMs, domainReply, errorCode, resourceId), live...}`;
   `live` values (rows read at the end of the script) are never recorded.
 
-  cjson.null in the domain reply becomes false (answered as nil too) before it is answered and
-  recorded, as cmsgpack would turn it into a hole that cuts or shifts the reply on replay.
+  idem_finish runs after the domain's write, and a script error there would keep the write and
+  record nothing (every retry would execute again), so it raises on nothing: idem_begin refuses
+  bad ARGV[2..4] before any write (an error reply; src/atomic.ts refuses them before sending);
+  errorCode and resourceId may be any value (nil or false: ''; a number: its digits); cjson.null
+  in the domain reply becomes false (answered as nil too) before it is answered and recorded, as
+  cmsgpack would turn it into a hole that cuts or shifts the reply on replay.
 
   The envelope is {IDEM_STATUS, <the domain reply...>}; IDEM_NONE, IDEM_EXECUTED, IDEM_REPLAYED,
   IDEM_MISMATCH and IDEM_IN_PROGRESS are constants defined in front of this file, from
@@ -91,11 +96,27 @@ local function idem_header(format, fingerprint, mutation, createdAtMs, errorCode
   return string.char(format) .. string.char(#fingerprint) .. fingerprint .. table.concat({mutation, createdAtMs, errorCode, resourceId, replayCount}, '\n') .. '\n'
 end
 
+-- Refuses, before the domain script writes anything, what idem_finish could not record: a script
+-- error after the write would keep the write (Redis does not roll a script back) and record
+-- nothing, so every retry would execute again. src/atomic.ts refuses the same before sending.
+local function idem_check_arguments()
+  if #idemFingerprint > IDEM_MAX_FINGERPRINT_BYTES then
+    error({err = 'ERR idempotency: the fingerprint is ' .. #idemFingerprint .. ' bytes, at most ' .. IDEM_MAX_FINGERPRINT_BYTES})
+  end
+  if idemMutation:find('\n', 1, true) then
+    error({err = 'ERR idempotency: the mutation name contains a newline'})
+  end
+  if not idemTtlMs or not (idemTtlMs >= 1 and idemTtlMs <= IDEM_MAX_TTL_MS) then
+    error({err = 'ERR idempotency: the retention must be 1..' .. string.format('%d', IDEM_MAX_TTL_MS) .. ' ms, got ' .. tostring(ARGV[4])})
+  end
+end
+
 -- Returns the reply to give instead of executing, or nil when the domain script should run.
 local function idem_begin()
   if idemFingerprint == '' then
     return nil
   end
+  idem_check_arguments()
   local recordKey = idemRecordKey
   local kind = redis.call('TYPE', recordKey)['ok']
   if kind == 'none' then
@@ -152,6 +173,20 @@ local function idem_begin()
   return reply
 end
 
+-- A header field as text, whatever the domain script passed (nil or false: ''; a number: its
+-- digits), so that idem_finish cannot fail after the domain's write.
+local function idem_text(value)
+  if type(value) == 'string' then
+    return value
+  elseif type(value) == 'number' then
+    if value == math.floor(value) and math.abs(value) < 2^53 then
+      return string.format('%d', value)
+    end
+    return tostring(value)
+  end
+  return ''
+end
+
 -- cjson.null (a value Redis answers as nil) becomes false, which Redis answers as nil too: cmsgpack
 -- would pack cjson.null as nil, leaving a hole that cuts or shifts the reply on replay, and keeps
 -- false. Nested tables too, as deep as cmsgpack packs them.
@@ -167,13 +202,19 @@ end
 
 -- Records the outcome of this execution (when there is a key) and wraps the domain reply.
 -- errorCode: the public code of a recorded refusal, '' for a success; resourceId: the id of what
--- the mutation created, or ''.
+-- the mutation created, or ''. Both are header fields: any other value is made text (idem_text).
 local function idem_finish(nowMs, reply, errorCode, resourceId)
+  if type(reply) ~= 'table' then
+    reply = {reply}
+  end
   if idemFingerprint == '' then
     table.insert(reply, 1, IDEM_NONE)
     return reply
   end
   idem_nulls_to_false(reply, 1)
+  nowMs = tonumber(nowMs) or now_ms()
+  errorCode = idem_text(errorCode)
+  resourceId = idem_text(resourceId)
   local createdAtMs = string.format('%d', nowMs)
   local header = idem_header(RECORD_V3, idem_packed_fingerprint(idemFingerprint), idemMutation, createdAtMs, errorCode, resourceId, 0)
   -- The first top-level values equal to the resource id (a string) and to the time (a number)

@@ -29,8 +29,17 @@ export type FieldStatus = 'EXECUTED' | 'REPLAYED' | 'RECOVERED';
  */
 export const RecordFormat = { RECORD_V2: 0x32, RECORD_V3: 0x33 } as const;
 
-/** Bounds of the atomic path, shared with lua/atomic.lua. */
+/**
+ * Bounds of the atomic path, shared with lua/atomic.lua. The first two are checked before the
+ * domain script writes (by `run()` before sending, and by `idem_begin()`): a script error after
+ * the write would keep the write (Redis does not roll a script back) and record nothing, so every
+ * retry would execute again.
+ */
 const AtomicLimits = {
+  /** A v2/v3 header gives the fingerprint's length in one byte. */
+  IDEM_MAX_FINGERPRINT_BYTES: 255,
+  /** Retention: the record's PXAT (now + this) must stay an exact integer in Lua (2^53). */
+  IDEM_MAX_TTL_MS: 2 ** 52,
   /** How deep cmsgpack packs tables (LUACMSGPACK_MAX_NESTING in Redis' lua_cmsgpack.c). */
   IDEM_MAX_NESTING: 16,
 } as const;
@@ -69,6 +78,23 @@ export const ATOMIC_LUA = readLua(path.join(__dirname, '..', 'lua', 'atomic.lua'
 const RECORD_KEY = 'idempotencyRecord';
 const LEGACY_RECORD_KEY = 'idempotencyLegacyRecord';
 const ATOMIC_ARGS = ['idempotencyKey', 'idempotencyFingerprint', 'idempotencyMutation', 'idempotencyTtlMs'] as const;
+
+/**
+ * Refuses, before anything is sent, what the script would refuse in `idem_begin()` (see
+ * {@link AtomicLimits}); a request without a key records nothing and is not checked.
+ */
+function checkAtomicIdempotency(script: string, [, fingerprint, mutation, ttlMs]: AtomicIdempotency['scriptArgs']): void {
+  if (fingerprint === '') return;
+  const fingerprintBytes = Buffer.byteLength(fingerprint);
+  if (fingerprintBytes > AtomicLimits.IDEM_MAX_FINGERPRINT_BYTES) {
+    throw new TypeError(`atomic script ${script}: the fingerprint is ${fingerprintBytes} bytes, at most ${AtomicLimits.IDEM_MAX_FINGERPRINT_BYTES}; pass fingerprint(mutation, args) (a hex SHA-256)`);
+  }
+  if (mutation.includes('\n')) throw new TypeError(`atomic script ${script}: the mutation name ${JSON.stringify(mutation)} contains a newline; pass the field's name`);
+  const retentionMs = Number(ttlMs);
+  if (!(retentionMs >= 1 && retentionMs <= AtomicLimits.IDEM_MAX_TTL_MS)) {
+    throw new TypeError(`atomic script ${script}: the retention must be 1..${AtomicLimits.IDEM_MAX_TTL_MS} ms, got ${JSON.stringify(ttlMs)}; pass ttlSeconds * 1000`);
+  }
+}
 
 /** The envelope's status: settles the call, or throws IDEMPOTENCY_KEY_REUSED / IN_PROGRESS. */
 function openEnvelope(script: string, status: unknown, idempotency: AtomicIdempotency): void {
@@ -173,6 +199,7 @@ export function defineAtomicScript<const K extends readonly string[], const A ex
     sha1: inner.sha1,
     script: inner,
     async run(client, idempotency, keys, args) {
+      checkAtomicIdempotency(spec.name, idempotency.scriptArgs);
       const [key, fingerprint, mutation, ttlMs] = idempotency.scriptArgs;
       const call = inner.encode(
         { ...(keys as Record<string, string>), [RECORD_KEY]: idempotency.recordKey, [LEGACY_RECORD_KEY]: idempotency.legacyRecordKey },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { defineAtomicScript, fingerprint, IdempotencyCall, readIdempotencyRecord } from '@onceql/idempotency';
+import type { AtomicIdempotency } from '@onceql/idempotency';
 
 const url = process.env.ONCEQL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -71,5 +72,57 @@ describe('idem_finish records what it is given, and never fails after the write 
     expect(first).toEqual([1, 'r1', null, [null, 'x', [null, 'y']], 'after']);
     expect(replay).toEqual(first);
     expect(executed).toBe(1);
+  });
+
+  it('records a resource id or error code that is nil, false or a number, once', async () => {
+    const missingRow = await twice('missingRow');
+    expect(missingRow).toMatchObject({ replay: missingRow.first, executed: 1, record: { outcome: 'SUCCEEDED', resourceId: null, replayCount: 1 } });
+
+    const nilId = await twice('nilId');
+    expect(nilId).toMatchObject({ replay: [1, 'no id'], executed: 1, record: { outcome: 'SUCCEEDED', errorCode: null, resourceId: null } });
+
+    // A number is its digits; the reply's '1' is the header's (kept once), its 1 stays a number.
+    const numberId = await twice('numberId');
+    expect(numberId).toMatchObject({ first: [1, '1', 1], replay: [1, '1', 1], executed: 1, record: { resourceId: '1' } });
+
+    const numberCode = await twice('numberCode');
+    expect(numberCode).toMatchObject({ replay: [1, 'refused'], executed: 1, record: { outcome: 'FAILED', errorCode: '7', resourceId: null } });
+
+    // Not a table, and a time given as text: still recorded, replayed as first answered.
+    const notTable = await twice('notTable', 'just text');
+    expect(notTable).toMatchObject({ first: ['just text'], replay: ['just text'], executed: 1, record: { outcome: 'SUCCEEDED' } });
+  });
+
+  describe('refuses, before any write, what it could not record', () => {
+    const invalid: [string, (key: string) => AtomicIdempotency['scriptArgs'], RegExp][] = [
+      ['a fingerprint longer than 255 bytes', (key) => [key, 'f'.repeat(256), 'finishWith', '60000'], /fingerprint is 256 bytes, at most 255/],
+      ['a mutation name with a newline', (key) => [key, fingerprint('finishWith', {}), 'finish\nWith', '60000'], /mutation name.*contains a newline/],
+      ['a retention that is not a number', (key) => [key, fingerprint('finishWith', {}), 'finishWith', 'soon'], /retention must be 1\.\.\d+ ms/],
+    ];
+
+    it.each(invalid)('%s: run() throws a TypeError and sends nothing', async (_, scriptArgs, message) => {
+      const key = randomUUID();
+      const executions = `${namespace}:n:${key}`;
+      const idempotency: AtomicIdempotency = { recordKey: `${namespace}:i:${key}`, legacyRecordKey: `${namespace}:idem:${key}`, scriptArgs: scriptArgs(key), settle: () => undefined };
+      await expect(finishWith.run(redis, idempotency, { executions }, { case: 'plain', text: 'r' })).rejects.toThrow(TypeError);
+      await expect(finishWith.run(redis, idempotency, { executions }, { case: 'plain', text: 'r' })).rejects.toThrow(message);
+      expect(await redis.exists(executions, idempotency.recordKey)).toBe(0);
+    });
+
+    it.each(invalid)('%s: idem_begin refuses it when the script is sent as is', async (_, scriptArgs, message) => {
+      const key = randomUUID();
+      const executions = `${namespace}:n:${key}`;
+      const recordKey = `${namespace}:i:${key}`;
+      for (let i = 0; i < 2; i++) {
+        await expect(redis.eval(finishWith.lua, 3, recordKey, executions, `${namespace}:idem:${key}`, ...scriptArgs(key), 'plain', 'r')).rejects.toThrow(message);
+      }
+      expect(await redis.exists(executions, recordKey)).toBe(0);
+    });
+
+    it('a request without a key is not checked (nothing is recorded)', async () => {
+      const executions = `${namespace}:n:${randomUUID()}`;
+      const none: AtomicIdempotency = { recordKey: `${namespace}:i:-`, legacyRecordKey: `${namespace}:idem:-`, scriptArgs: ['', '', 'finish\nWith', '0'], settle: () => undefined };
+      expect(await finishWith.run(redis, none, { executions }, { case: 'plain', text: 'r' })).toEqual([1, 'r']);
+    });
   });
 });
