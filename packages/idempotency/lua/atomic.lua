@@ -22,9 +22,10 @@
   idem_finish runs after the domain's write, and a script error there would keep the write and
   record nothing (every retry would execute again), so it raises on nothing: idem_begin refuses
   bad ARGV[2..4] before any write (an error reply; src/atomic.ts refuses them before sending);
-  errorCode and resourceId may be any value (nil or false: ''; a number: its digits); cjson.null
-  in the domain reply becomes false (answered as nil too) before it is answered and recorded, as
-  cmsgpack would turn it into a hole that cuts or shifts the reply on replay.
+  errorCode and resourceId may be any value (nil or false: ''; a number: its digits); a newline
+  in them is a space in the header (the domain reply keeps the value as it is); cjson.null in the
+  domain reply becomes false (answered as nil too) before it is answered and recorded, as cmsgpack
+  would turn it into a hole that cuts or shifts the reply on replay.
 
   The envelope is {IDEM_STATUS, <the domain reply...>}; IDEM_NONE, IDEM_EXECUTED, IDEM_REPLAYED,
   IDEM_MISMATCH and IDEM_IN_PROGRESS are constants defined in front of this file, from
@@ -34,8 +35,8 @@
   RECORD_V3 are the bytes "2" and "3", constants from RecordFormat in src/atomic.ts):
     v3, written here: a string, one packed value, expiring at expiresAt (PEXPIRETIME gives it):
         "3" .. header (as v2) .. one byte: where the resource id was in the domain reply (0: not
-            in it) .. one byte: where createdAtMs was (0: not in it) .. cmsgpack(the domain reply
-            without those two values)
+            in it, or the header holds it with a newline made a space) .. one byte: where
+            createdAtMs was (0: not in it) .. cmsgpack(the domain reply without those two values)
       A success reply carries the id and time the header already holds (a transfer's id and
       createdAt): v3 keeps them once and puts them back on replay (issue 11: 142 -> 116 bytes
       for a transfer's value, one jemalloc size class down).
@@ -202,7 +203,9 @@ end
 
 -- Records the outcome of this execution (when there is a key) and wraps the domain reply.
 -- errorCode: the public code of a recorded refusal, '' for a success; resourceId: the id of what
--- the mutation created, or ''. Both are header fields: any other value is made text (idem_text).
+-- the mutation created, or ''. Both are header fields: any other value is made text (idem_text),
+-- and a newline in one, which would end the field, is a space in the header (the domain reply
+-- keeps the value as it is).
 local function idem_finish(nowMs, reply, errorCode, resourceId)
   if type(reply) ~= 'table' then
     reply = {reply}
@@ -216,13 +219,14 @@ local function idem_finish(nowMs, reply, errorCode, resourceId)
   errorCode = idem_text(errorCode)
   resourceId = idem_text(resourceId)
   local createdAtMs = string.format('%d', nowMs)
-  local header = idem_header(RECORD_V3, idem_packed_fingerprint(idemFingerprint), idemMutation, createdAtMs, errorCode, resourceId, 0)
-  -- The first top-level values equal to the resource id (a string) and to the time (a number)
-  -- are kept by the header only; two bytes say where they go back.
+  local headerResourceId = (resourceId:gsub('\n', ' '))
+  local header = idem_header(RECORD_V3, idem_packed_fingerprint(idemFingerprint), idemMutation, createdAtMs, (errorCode:gsub('\n', ' ')), headerResourceId, 0)
+  -- The first top-level values equal to the resource id (a string, as the header holds it) and to
+  -- the time (a number) are kept by the header only; two bytes say where they go back.
   local stored = {}
   local resourceIdAt, createdAtAt = 0, 0
   for i, value in ipairs(reply) do
-    if resourceIdAt == 0 and resourceId ~= '' and i < 256 and type(value) == 'string' and value == resourceId then
+    if resourceIdAt == 0 and resourceId ~= '' and headerResourceId == resourceId and i < 256 and type(value) == 'string' and value == resourceId then
       resourceIdAt = i
     elseif createdAtAt == 0 and i < 256 and type(value) == 'number' and value == tonumber(createdAtMs) then
       createdAtAt = i

@@ -93,6 +93,23 @@ describe('idem_finish records what it is given, and never fails after the write 
     expect(notTable).toMatchObject({ first: ['just text'], replay: ['just text'], executed: 1, record: { outcome: 'SUCCEEDED' } });
   });
 
+  it('a newline in the resource id or error code: the reply keeps it, the header holds a space', async () => {
+    const id = await twice('newlineId', 'order\n42');
+    expect(id.first).toEqual([1, 'order\n42', expect.any(Number), 'tail']);
+    expect(id.replay).toEqual(id.first);
+    expect(id).toMatchObject({ executed: 1, record: { outcome: 'SUCCEEDED', resourceId: 'order 42', replayCount: 1 } });
+
+    const code = await twice('newlineCode', 'BAD\nCODE');
+    expect(code).toMatchObject({ first: [1, 'BAD\nCODE'], replay: [1, 'BAD\nCODE'], executed: 1, record: { outcome: 'FAILED', errorCode: 'BAD CODE' } });
+
+    // A third call still replays (the header was rewritten with replayCount 2).
+    const key = randomUUID();
+    const executions = `${namespace}:n:${key}`;
+    for (let i = 0; i < 3; i++) await finishWith.run(redis, call(key), { executions }, { case: 'newlineId', text: '\nx\n' });
+    expect(await redis.get(executions)).toBe('1');
+    expect(await readIdempotencyRecord(redis, namespace, key)).toMatchObject({ resourceId: ' x ', replayCount: 2 });
+  });
+
   describe('refuses, before any write, what it could not record', () => {
     const invalid: [string, (key: string) => AtomicIdempotency['scriptArgs'], RegExp][] = [
       ['a fingerprint longer than 255 bytes', (key) => [key, 'f'.repeat(256), 'finishWith', '60000'], /fingerprint is 256 bytes, at most 255/],
