@@ -52,6 +52,8 @@
       reply (atomic path: cjson of the domain reply), token, leaseUntil, result, errorMessage,
       errorExtensions (leased path only)
     Both replay here: a v1 record written by an earlier version answers its retries as it did.
+    A leased-path record is IDEM_IN_PROGRESS while claimed and IDEM_MISMATCH once completed (its
+    result is not a domain reply to replay): a field must not change path within ttlSeconds.
   The record expires at expiresAt; after that the key is new again.
 
   Atomicity: the look-up, the domain write and the record are one script, so concurrent
@@ -165,8 +167,14 @@ local function idem_begin()
   if stored[1] ~= idemFingerprint then
     return {IDEM_MISMATCH}
   end
-  if stored[2] ~= 'COMPLETED' or not stored[3] then
+  if stored[2] ~= 'COMPLETED' then
     return {IDEM_IN_PROGRESS}
+  end
+  if not stored[3] then
+    -- Completed on the leased path (its outcome is a result, not a domain reply): this path cannot
+    -- replay it, and it will never stop being completed, so not "in progress" (409, retry) but
+    -- a refusal (422). A field must not change path within ttlSeconds (README).
+    return {IDEM_MISMATCH}
   end
   redis.call('HINCRBY', recordKey, 'replayCount', 1)
   local reply = cjson.decode(stored[3])

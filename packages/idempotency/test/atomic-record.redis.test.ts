@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { defineAtomicScript, fingerprint, IdempotencyCall, readIdempotencyRecord } from '@onceql/idempotency';
+import { defineAtomicScript, fingerprint, IdempotencyCall, LeasedIdempotency, readIdempotencyRecord } from '@onceql/idempotency';
 import type { AtomicIdempotency } from '@onceql/idempotency';
 
 const url = process.env.ONCEQL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -141,5 +141,20 @@ describe('idem_finish records what it is given, and never fails after the write 
       const none: AtomicIdempotency = { recordKey: `${namespace}:i:-`, legacyRecordKey: `${namespace}:idem:-`, scriptArgs: ['', '', 'finish\nWith', '0'], settle: () => undefined };
       expect(await finishWith.run(redis, none, { executions }, { case: 'plain', text: 'r' })).toEqual([1, 'r']);
     });
+  });
+
+  it('a key completed on the leased path is refused on the atomic path (422), not "in progress" forever (409)', async () => {
+    // A field must not change path within ttlSeconds (README): the atomic path cannot replay a leased result.
+    const key = randomUUID();
+    const executions = `${namespace}:n:${key}`;
+    const leased = new LeasedIdempotency({ redis, leaseMs: 10_000, waitMs: 0, ttlSeconds: 60 });
+    try {
+      const first = call(key);
+      await leased.execute({ namespace, key, fingerprint: first.fingerprint, mutation: first.mutation }, () => Promise.resolve({ id: 'o1' }));
+    } finally {
+      await leased.close();
+    }
+    await expect(finishWith.run(redis, call(key), { executions }, { case: 'plain', text: 'r' })).rejects.toMatchObject({ extensions: { code: 'IDEMPOTENCY_KEY_REUSED' } });
+    expect(await redis.get(executions)).toBeNull();
   });
 });
