@@ -104,12 +104,42 @@ export function parseAllowlist(entries: readonly string[]): string[] {
   });
 }
 
-/** 32 hex digits of the address as IPv6 (IPv4 as ::ffff:a.b.c.d): ordered like the numbers. */
-export function ipToHex(ip: string): string {
+/** How many addresses {@link ipToHex} remembers, and the longest text it remembers one by. */
+const MAX_REMEMBERED_ADDRESSES = 1024;
+const MAX_REMEMBERED_ADDRESS_LENGTH = 64;
+
+/** ipToHex's answers by address text, oldest first (a Map keeps insertion order). */
+const hexByAddress = new Map<string, string>();
+
+function addressToHex(ip: string): string {
   const address = normalize(ip);
   if (address === null) return 'x'.repeat(32); // sorts after every hex range: matches none
   const v6 = address.kind() === 'ipv4' ? (address as ipaddr.IPv4).toIPv4MappedAddress() : (address as ipaddr.IPv6);
   return Buffer.from(v6.toByteArray()).toString('hex');
+}
+
+/**
+ * 32 hex digits of the address as IPv6 (IPv4 as ::ffff:a.b.c.d): ordered like the numbers.
+ *
+ * Called for every admitted request (the admit script's allowlist argument), nearly always with an
+ * address it saw a moment ago, so the last {@link MAX_REMEMBERED_ADDRESSES} answers are remembered
+ * (parsing one with ipaddr.js costs a few µs). Bounded: a caller spraying addresses only pushes the
+ * oldest out (first in, first out), and costs what it cost before, the parse plus a map insert.
+ */
+export function ipToHex(ip: string): string {
+  const known = hexByAddress.get(ip);
+  if (known !== undefined) return known;
+  const hex = addressToHex(ip);
+  if (ip.length <= MAX_REMEMBERED_ADDRESS_LENGTH) {
+    if (hexByAddress.size >= MAX_REMEMBERED_ADDRESSES) hexByAddress.delete(hexByAddress.keys().next().value as string);
+    hexByAddress.set(ip, hex);
+  }
+  return hex;
+}
+
+/** How many addresses ipToHex remembers right now (at most {@link MAX_REMEMBERED_ADDRESSES}): for tests. */
+export function rememberedAddressCount(): number {
+  return hexByAddress.size;
 }
 
 /**
