@@ -11,7 +11,7 @@ import type { ConnectionShape } from './connection';
 import type { Context } from './context';
 import { refreshLoaders } from './context';
 import { ConnectionListSize, MutationCost } from './cost';
-import { accountsSelected, loadConnection, loadTransferConnection } from './load-connection';
+import { accountsSelected, knownTransferIdsOf, loadConnection, loadTransferConnection, transferPageSelected, withTransferIds } from './load-connection';
 import { RequiresScopes } from './scope';
 import { AccountConnection, TransferConnection } from './transfer.type';
 
@@ -19,8 +19,16 @@ import { AccountConnection, TransferConnection } from './transfer.type';
 export class AccountResolver {
   @RequiresScopes('read')
   @Query(() => Account, { nullable: true, description: 'Null when the account does not exist for this tenant.' })
-  account(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<AccountRecord | null> {
-    return ctx.loaders.accounts.load(id);
+  account(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<AccountRecord | null> {
+    // When the selection reads the account's transfers, the account and that page of transfer ids
+    // are read by one script (one round trip, one instant), unless the request holds the account
+    // already; the loader gets the row, so later loads of it in this request answer with it.
+    const request = transferPageSelected(info);
+    if (request === null) return ctx.loaders.accounts.load(id);
+    return ctx.loaders.loadAccountWith(id, async () => {
+      const read = await ctx.ledger.loadAccountWithTransferIds(id, request.range);
+      return read === null ? null : withTransferIds(read.account, request, read.transferIds);
+    });
   }
 
   @RequiresScopes('read')
@@ -51,7 +59,7 @@ export class AccountResolver {
   @ConnectionListSize()
   @FieldResolver(() => TransferConnection, { description: 'Transfers from or to this account, oldest first.' })
   async transfers(@Root() account: AccountRecord, @Args() { first, after }: PageArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<ConnectionShape<TransferRecord>> {
-    const page = await ctx.ledger.listTransferIds(account.id, first ?? DEFAULT_PAGE_SIZE, after);
+    const page = knownTransferIdsOf(account, first, after) ?? (await ctx.ledger.listTransferIds(account.id, first ?? DEFAULT_PAGE_SIZE, after));
     return loadTransferConnection(page, ctx.loaders, accountsSelected(info));
   }
 }

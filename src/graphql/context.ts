@@ -10,6 +10,14 @@ import type { Admission } from '@onceql/ratelimit';
 export interface Loaders {
   readonly accounts: DataLoader<string, AccountRecord | null>;
   readonly transfers: DataLoader<string, TransferRecord | null>;
+  /**
+   * Loads account `id` with `read` (another command than the loader's, e.g. one that reads a page
+   * of its transfers too), and has the accounts loader answer `id` with that row for the rest of
+   * the request; or, when the loader has loaded or is loading `id` already, answers from the
+   * loader and never calls `read`: one request sees one row per account. A read that fails is
+   * forgotten, like a failed batch, so a later load tries again.
+   */
+  readonly loadAccountWith: (id: string, read: () => Promise<AccountRecord | null>) => Promise<AccountRecord | null>;
 }
 
 export interface Context {
@@ -26,9 +34,20 @@ export interface Context {
 }
 
 export function createLoaders(ledger: LedgerStore): Loaders {
+  const accountCache = new Map<string, Promise<AccountRecord | null>>();
+  const accounts = new DataLoader((ids: readonly string[]) => ledger.loadAccounts(ids), { maxBatchSize: 500, cacheMap: accountCache });
   return {
-    accounts: new DataLoader((ids) => ledger.loadAccounts(ids), { maxBatchSize: 500 }),
+    accounts,
     transfers: new DataLoader((ids) => ledger.loadTransfers(ids), { maxBatchSize: 500 }),
+    loadAccountWith(id, read) {
+      if (accountCache.has(id)) return accounts.load(id);
+      const pending = read();
+      accountCache.set(id, pending);
+      pending.catch(() => {
+        if (accountCache.get(id) === pending) accountCache.delete(id);
+      });
+      return pending;
+    },
   };
 }
 

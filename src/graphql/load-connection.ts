@@ -1,8 +1,10 @@
 import type DataLoader from 'dataloader';
-import { getDirectiveValues, GraphQLIncludeDirective, GraphQLSkipDirective, Kind } from 'graphql';
-import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { getArgumentValues, getDirectiveValues, getNamedType, GraphQLIncludeDirective, GraphQLSkipDirective, isObjectType, Kind } from 'graphql';
+import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { pageRange } from '../ledger/store';
+import type { PageRange } from '../ledger/store';
 import type { AccountRecord, Page, TransferRecord } from '../ledger/types';
-import { toConnection } from './connection';
+import { DEFAULT_PAGE_SIZE, toConnection } from './connection';
 import type { ConnectionShape } from './connection';
 import type { Loaders } from './context';
 
@@ -70,6 +72,34 @@ export interface AccountsSelected {
   readonly to: boolean;
 }
 
+type Selectable = { readonly directives?: readonly unknown[] } & Parameters<typeof getDirectiveValues>[1];
+
+/** Whether a selection runs under the request's variables (`@skip` / `@include`). */
+function runs(node: Selectable, info: GraphQLResolveInfo): boolean {
+  if (!node.directives?.length) return true;
+  if (getDirectiveValues(GraphQLSkipDirective, node, info.variableValues)?.if === true) return false;
+  return getDirectiveValues(GraphQLIncludeDirective, node, info.variableValues)?.if !== false;
+}
+
+/**
+ * The fields named `name` at one level of `selectionSet`, through fragments and inline fragments,
+ * those that `@skip`/`@include` leave out not counted. `entered` keeps each fragment read once per name.
+ */
+function fieldsNamed(info: GraphQLResolveInfo, selectionSet: SelectionSetNode | undefined, name: string, entered: Set<string>, into: FieldNode[] = []): FieldNode[] {
+  for (const selection of selectionSet?.selections ?? []) {
+    if (!runs(selection, info)) continue;
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value === name) into.push(selection);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      fieldsNamed(info, selection.selectionSet, name, entered, into);
+    } else if (!entered.has(`${name}:${selection.name.value}`)) {
+      entered.add(`${name}:${selection.name.value}`);
+      fieldsNamed(info, info.fragments[selection.name.value]?.selectionSet, name, entered, into);
+    }
+  }
+  return into;
+}
+
 /**
  * Whether the connection field being resolved selects `fromAccount` / `toAccount` of its nodes, as
  * execution will run it: aliases, fragments and inline fragments followed, selections that
@@ -78,32 +108,84 @@ export interface AccountsSelected {
 export function accountsSelected(info: GraphQLResolveInfo): AccountsSelected {
   const selected = { from: false, to: false };
   const entered = new Set<string>();
-  const runs = (node: { readonly directives?: readonly unknown[] } & Parameters<typeof getDirectiveValues>[1]): boolean => {
-    if (!node.directives?.length) return true;
-    if (getDirectiveValues(GraphQLSkipDirective, node, info.variableValues)?.if === true) return false;
-    return getDirectiveValues(GraphQLIncludeDirective, node, info.variableValues)?.if !== false;
-  };
-  // The fields named `name` at one level, through fragments, each with its selection set.
-  const fieldsNamed = (selectionSet: SelectionSetNode | undefined, name: string, into: SelectionSetNode[]): SelectionSetNode[] => {
-    for (const selection of selectionSet?.selections ?? []) {
-      if (!runs(selection)) continue;
-      if (selection.kind === Kind.FIELD) {
-        if (selection.name.value === name && selection.selectionSet !== undefined) into.push(selection.selectionSet);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        fieldsNamed(selection.selectionSet, name, into);
-      } else if (!entered.has(`${name}:${selection.name.value}`)) {
-        entered.add(`${name}:${selection.name.value}`);
-        fieldsNamed(info.fragments[selection.name.value]?.selectionSet, name, into);
-      }
-    }
-    return into;
-  };
-  const nodes = info.fieldNodes.flatMap((field) => fieldsNamed(field.selectionSet, 'edges', [])).flatMap((edges) => fieldsNamed(edges, 'node', []));
-  for (const node of nodes) {
-    if (!selected.from && fieldsNamed(node, 'fromAccount', []).length > 0) selected.from = true;
-    if (!selected.to && fieldsNamed(node, 'toAccount', []).length > 0) selected.to = true;
+  const below = (fields: readonly FieldNode[], name: string): FieldNode[] => fields.flatMap((field) => fieldsNamed(info, field.selectionSet, name, entered));
+  for (const node of below(below(info.fieldNodes, 'edges'), 'node')) {
+    if (!selected.from && fieldsNamed(info, node.selectionSet, 'fromAccount', entered).length > 0) selected.from = true;
+    if (!selected.to && fieldsNamed(info, node.selectionSet, 'toAccount', entered).length > 0) selected.to = true;
   }
   return selected;
+}
+
+/** A page of an account's transfers, as its `transfers(first, after)` field asks for it. */
+export interface TransferPageRequest {
+  /** The arguments as the field's resolver sees them (`first` null: the default size). */
+  readonly first: number | null;
+  readonly after: string | null;
+  /** The index range they name, checked. */
+  readonly range: PageRange;
+}
+
+/**
+ * The page of transfers that the `Account` being resolved will be asked for (its first
+ * `transfers` field that execution will run, under the request's variables), or null: none is
+ * selected, or its arguments would be refused (the field itself then refuses them, as before).
+ */
+export function transferPageSelected(info: GraphQLResolveInfo): TransferPageRequest | null {
+  const type = getNamedType(info.returnType);
+  const field = isObjectType(type) ? type.getFields().transfers : undefined;
+  if (field === undefined) return null;
+  const entered = new Set<string>();
+  const [node] = info.fieldNodes.flatMap((account) => fieldsNamed(info, account.selectionSet, 'transfers', entered));
+  if (node === undefined) return null;
+  try {
+    const args = getArgumentValues(field, node, info.variableValues);
+    const first = typeof args.first === 'number' ? args.first : null;
+    const after = typeof args.after === 'string' ? args.after : null;
+    return { first, after, range: pageRange(first ?? DEFAULT_PAGE_SIZE, after) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * An account read together with a page of its transfer ids (one script, one instant: see
+ * LedgerStore.loadAccountWithTransferIds), so that its `transfers` field with those arguments
+ * answers from that page, without a command of its own. A class with its fields written out, like
+ * TransferWithAccounts.
+ */
+class AccountWithTransferIds implements AccountRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly currency: string;
+  readonly balance: bigint;
+  readonly allowNegativeBalance: boolean;
+  readonly createdAt: Date;
+  readonly seq: number;
+
+  constructor(
+    account: AccountRecord,
+    readonly request: TransferPageRequest,
+    readonly transferIds: Page<string>,
+  ) {
+    this.id = account.id;
+    this.name = account.name;
+    this.currency = account.currency;
+    this.balance = account.balance;
+    this.allowNegativeBalance = account.allowNegativeBalance;
+    this.createdAt = account.createdAt;
+    this.seq = account.seq;
+  }
+}
+
+/** A copy of `account` that carries the page of transfer ids read with it for `request`. */
+export function withTransferIds(account: AccountRecord, request: TransferPageRequest, transferIds: Page<string>): AccountRecord {
+  return new AccountWithTransferIds(account, request, transferIds);
+}
+
+/** The page of transfer ids `account` was read with, when it is the one asked for (same `first`, same `after`); else undefined: list it. */
+export function knownTransferIdsOf(account: AccountRecord, first: number | null | undefined, after: string | null | undefined): Page<string> | undefined {
+  if (!(account instanceof AccountWithTransferIds)) return undefined;
+  return account.request.first === (first ?? null) && account.request.after === (after ?? null) ? account.transferIds : undefined;
 }
 
 /**

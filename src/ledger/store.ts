@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { defineAtomicScript, hasIdempotencyKey, withoutIdempotency } from '@onceql/idempotency';
 import type { AtomicIdempotency } from '@onceql/idempotency';
-import { hashReply, integerReply, readLua, ScriptReplyError } from '@onceql/redis-script';
+import { arrayReply, defineScript, hashReply, integerReply, readLua, ScriptReplyError } from '@onceql/redis-script';
 import type { RedisClient } from '../redis/client';
 import { isWellFormedId, lookupId, newId, tenantKeys } from '../redis/keys';
 import type { TenantKeys } from '../redis/keys';
@@ -99,8 +99,23 @@ export const createTransferScript = defineAtomicScript({
   },
 });
 
+/**
+ * load_account_page.lua: an account's hash and a page of its transfer index (ZRANGEBYSCORE
+ * WITHSCORES), read at one instant, in one round trip.
+ */
+export const loadAccountPageScript = defineScript({
+  name: 'loadAccountPage',
+  source: lua('load_account_page.lua'),
+  keys: ['account', 'transfers'],
+  args: ['min', 'count'],
+  decode: (reply: unknown) => {
+    const [account, ids] = arrayReply('loadAccountPage', reply, 2);
+    return { account: hashReply(account), ids: arrayReply('loadAccountPage', ids) };
+  },
+});
+
 /** The ledger's scripts, for lists of every script of the app. */
-export const LEDGER_SCRIPTS = [createAccountScript.script, createTransferScript.script] as const;
+export const LEDGER_SCRIPTS = [createAccountScript.script, createTransferScript.script, loadAccountPageScript] as const;
 
 function assertNever(value: never): never {
   throw new Error(`unexpected script status ${String(value)}`);
@@ -152,6 +167,32 @@ export function decodeCursor(cursor: string): number {
     throw new InvalidInputError('after', 'after must be a cursor returned by this API (an endCursor or edge cursor).');
   }
   return Number(match[1]);
+}
+
+/** A page request checked and turned into its index range: see {@link pageRange}. */
+export interface PageRange {
+  readonly first: number;
+  /** ZRANGEBYSCORE's min: "-inf", or "(<seq>" for the items after a cursor. */
+  readonly min: string;
+}
+
+/**
+ * Checks a page request (`first` in range, `after` a cursor of this API) and gives its index
+ * range; throws InvalidInputError like the list it asks for would.
+ */
+export function pageRange(first: number, after: string | null | undefined): PageRange {
+  validatePageSize(first);
+  const afterSeq = after === null || after === undefined ? null : decodeCursor(after);
+  return { first, min: afterSeq === null ? '-inf' : `(${afterSeq}` };
+}
+
+/** A page from ZRANGEBYSCORE … WITHSCORES LIMIT 0 first+1: at most `first` items, and whether more follow. */
+function toPage(reply: readonly unknown[], first: number): Page<string> {
+  const items: { cursor: string; node: string }[] = [];
+  for (let i = 0; i + 1 < reply.length && items.length < first; i += 2) {
+    items.push({ node: String(reply[i]), cursor: encodeCursor(Number(reply[i + 1])) });
+  }
+  return { items, hasNextPage: reply.length / 2 > first };
 }
 
 function toAccount(hash: Record<string, string>): AccountRecord {
@@ -336,6 +377,22 @@ export class LedgerStore {
     return this.load(ids, (id) => this.keys.transfer(id), toTransfer);
   }
 
+  /**
+   * An account and a page of the ids of its transfers (oldest first), read at one instant by one
+   * script: one round trip where loading the account and then listing its transfers takes two.
+   * Null and no page when the account does not exist for this tenant (no command for an id that
+   * is not well-formed).
+   */
+  async loadAccountWithTransferIds(accountId: string, range: PageRange): Promise<{ account: AccountRecord; transferIds: Page<string> } | null> {
+    if (!isWellFormedId(accountId)) return null;
+    const { account, ids } = await loadAccountPageScript.run(
+      this.redis,
+      { account: this.keys.account(accountId), transfers: this.keys.accountTransfers(accountId) },
+      { min: range.min, count: range.first + 1 },
+    );
+    return account === null ? null : { account: toAccount(account), transferIds: toPage(ids, range.first) };
+  }
+
   /** Account ids oldest first; load the records through the request's DataLoader. */
   listAccountIds(first: number, after: string | null | undefined): Promise<Page<string>> {
     return this.page(this.keys.accounts, first, after);
@@ -362,13 +419,8 @@ export class LedgerStore {
   }
 
   private async page(indexKey: string, first: number, after: string | null | undefined): Promise<Page<string>> {
-    validatePageSize(first);
-    const afterSeq = after === null || after === undefined ? null : decodeCursor(after);
-    const reply = await this.redis.zrangebyscore(indexKey, afterSeq === null ? '-inf' : `(${afterSeq}`, '+inf', 'WITHSCORES', 'LIMIT', 0, first + 1);
-    const items: { cursor: string; node: string }[] = [];
-    for (let i = 0; i + 1 < reply.length && items.length < first; i += 2) {
-      items.push({ node: reply[i] as string, cursor: encodeCursor(Number(reply[i + 1])) });
-    }
-    return { items, hasNextPage: reply.length / 2 > first };
+    const range = pageRange(first, after);
+    const reply = await this.redis.zrangebyscore(indexKey, range.min, '+inf', 'WITHSCORES', 'LIMIT', 0, range.first + 1);
+    return toPage(reply, range.first);
   }
 }
