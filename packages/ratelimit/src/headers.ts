@@ -1,7 +1,7 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequest } from '@apollo/server';
 import { getVariableValues } from 'graphql';
-import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
-import { actualQueryCost } from './actual';
+import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
+import { actualQueryCost, countReadsVariables } from './actual';
 
 /** What the admit step decided about one request's rate limit and cost budget. */
 export interface Admission {
@@ -54,17 +54,24 @@ export interface CostPluginOptions<TContext> {
    * awaited: the response does not wait for it; a failure is logged at warn. Default: no refund.
    */
   refund?(context: TContext, points: number): Promise<unknown>;
+  /**
+   * The request's variables as execution coerced them, if the app has them already (a plugin of its
+   * own that coerced them before execution): the actual cost then does not coerce them again. Read
+   * only for a document whose `@skip`/`@include` take a variable (no other count reads them).
+   * Default: the plugin coerces them itself, for such documents only.
+   */
+  coercedVariablesOf?(context: TContext, request: GraphQLRequest): Record<string, unknown> | undefined;
 }
 
 /**
- * The actual cost of an answer, counted with the variables as execution coerced them (the
- * operation's defaults applied: `@skip(if: $s)` with `$s: Boolean = false` and no variables sent
- * reads `false`). Throws when the variables do not coerce (then nothing executed).
+ * The variables as execution coerced them (the operation's defaults applied: `@skip(if: $s)` with
+ * `$s: Boolean = false` and no variables sent reads `false`). Throws when they do not coerce (then
+ * nothing executed).
  */
-function countActual(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, data: Record<string, unknown>): number {
+function coerceVariables(schema: GraphQLSchema, operation: OperationDefinitionNode, variables: Record<string, unknown>): Record<string, unknown> {
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 1 });
   if (coerced.errors !== undefined) throw new Error(`the variables do not coerce: ${coerced.errors[0]?.message ?? 'no message'}`);
-  return actualQueryCost(schema, document, operation, coerced.coerced, data);
+  return coerced.coerced;
 }
 
 /**
@@ -87,7 +94,11 @@ export function costPlugin<TContext extends object>(options: CostPluginOptions<T
           // answer goes out as it is, with `actualQueryCost: null` and no refund.
           let actual: number | null = 0;
           try {
-            if (result.data !== undefined && result.data !== null && document !== undefined && operation !== undefined) actual = countActual(schema, document, operation, request.variables ?? {}, result.data);
+            if (result.data !== undefined && result.data !== null && document !== undefined && operation !== undefined) {
+              // Only a `@skip`/`@include` on a variable makes the count read the variables.
+              const variables = countReadsVariables(document) ? (options.coercedVariablesOf?.(contextValue, request) ?? coerceVariables(schema, operation, request.variables ?? {})) : {};
+              actual = actualQueryCost(schema, document, operation, variables, result.data);
+            }
           } catch (error) {
             actual = null;
             logger.warn(`actual query cost not counted: ${error instanceof Error ? error.message : String(error)}`);
