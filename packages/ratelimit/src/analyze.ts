@@ -4,10 +4,12 @@ import type {
   FieldNode,
   FragmentDefinitionNode,
   GraphQLField,
+  GraphQLInputType,
   GraphQLNamedType,
   GraphQLSchema,
   OperationDefinitionNode,
   SelectionSetNode,
+  ValueNode,
 } from 'graphql';
 import { parseRemembered } from './parsed-documents';
 import { checkVariables, DEFAULT_VARIABLE_LIMITS } from './variables';
@@ -102,9 +104,9 @@ export type QueryAnalysis =
  * huge numbers, never huge work.
  */
 interface Summary {
-  cost: number;
+  cost: Cost;
   /** The part of `cost` from fields named in the enclosing field's `sizedFields` (connection edges). */
-  sizedCost: number;
+  sizedCost: Cost;
   /** Deepest nesting of ordinary fields below this level (1 for a level of leaves). */
   depth: number;
   /** Deepest nesting of introspection fields below this level. */
@@ -120,9 +122,8 @@ function emptySummary(): Summary {
   return { cost: 0, sizedCost: 0, depth: 0, introspectionDepth: 0, aliases: 0, directives: 0, spreads: 0, fields: 0 };
 }
 
-function addInto(total: Summary, part: Summary): void {
-  total.cost += part.cost;
-  total.sizedCost += part.sizedCost;
+/** Adds `part` into `total`, all but the costs: the caller sums those ({@link sumOf}). */
+function addShapeInto(total: Summary, part: Summary): void {
   total.depth = Math.max(total.depth, part.depth);
   total.introspectionDepth = Math.max(total.introspectionDepth, part.introspectionDepth);
   total.aliases += part.aliases;
@@ -131,14 +132,89 @@ function addInto(total: Summary, part: Summary): void {
   total.fields += part.fields;
 }
 
+/**
+ * A cost as the walk of a document finds it: a number, or, where a slicing argument is given by a
+ * variable (`first: $n`), a formula over the request's variables. The walk is done once per
+ * document (see {@link walkedDocument}); a request works out only its formulas, and a document
+ * without variable slicing arguments has none. The formulas do the same floating-point operations
+ * in the same order as a walk with the variables would, so every cost comes out the same, huge
+ * ones included.
+ */
+type Cost = number | CostFormula;
+
+class CostFormula {
+  constructor(readonly compute: (evaluation: CostEvaluation) => number) {}
+}
+
+/**
+ * One request's values of the formulas, each formula computed once: a fragment's summary is shared
+ * by all its spreads, so its formula may be reached many times (2^depth paths through a chain of
+ * fragments that spread the next twice), and is computed once.
+ */
+class CostEvaluation {
+  private readonly computed = new Map<CostFormula, number>();
+
+  constructor(readonly variables: Record<string, unknown>) {}
+
+  valueOf(cost: Cost): number {
+    if (typeof cost === 'number') return cost;
+    let value = this.computed.get(cost);
+    if (value === undefined) {
+      value = cost.compute(this);
+      this.computed.set(cost, value);
+    }
+    return value;
+  }
+}
+
+function plus(a: Cost, b: Cost): Cost {
+  return typeof a === 'number' && typeof b === 'number' ? a + b : new CostFormula((evaluation) => evaluation.valueOf(a) + evaluation.valueOf(b));
+}
+
+function minus(a: Cost, b: Cost): Cost {
+  return typeof a === 'number' && typeof b === 'number' ? a - b : new CostFormula((evaluation) => evaluation.valueOf(a) - evaluation.valueOf(b));
+}
+
+function times(a: Cost, b: Cost): Cost {
+  return typeof a === 'number' && typeof b === 'number' ? a * b : new CostFormula((evaluation) => evaluation.valueOf(a) * evaluation.valueOf(b));
+}
+
+function leafListOf(size: Cost, weight: number): Cost {
+  return typeof size === 'number' ? leafListCost(size, weight) : new CostFormula((evaluation) => leafListCost(evaluation.valueOf(size), weight));
+}
+
+/** `0 + terms[0] + terms[1] + …`, left to right (the known leading terms added now). */
+function sumOf(terms: readonly Cost[]): Cost {
+  let known = 0;
+  let index = 0;
+  for (; index < terms.length; index += 1) {
+    const term = terms[index] as Cost;
+    if (typeof term !== 'number') break;
+    known += term;
+  }
+  if (index === terms.length) return known;
+  const rest = terms.slice(index);
+  return new CostFormula((evaluation) => {
+    let total = known;
+    for (const term of rest) total += evaluation.valueOf(term);
+    return total;
+  });
+}
+
+/** Whether a value as written holds a variable. */
+function readsVariable(value: ValueNode): boolean {
+  if (value.kind === Kind.VARIABLE) return true;
+  if (value.kind === Kind.LIST) return value.values.some(readsVariable);
+  if (value.kind === Kind.OBJECT) return value.fields.some((field) => readsVariable(field.value));
+  return false;
+}
+
 /** A reason to refuse that the walk found (a fragment cycle, a missing slicing argument). */
 class Refusal extends Error {}
 
 interface Walk {
   readonly schema: GraphQLSchema;
   readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
-  /** The request's variables over the operation's defaults: what slicing arguments read. */
-  readonly variables: Record<string, unknown>;
   /** Fragment summaries by `name|sizedFields`; `null` while being computed (a cycle if met). */
   readonly memo: Map<string, Summary | null>;
   visitedNodes: number;
@@ -148,29 +224,45 @@ function isIntrospectionType(type: GraphQLNamedType | undefined): boolean {
   return type !== undefined && type.name.startsWith('__');
 }
 
+/** A slicing argument's value as a list size: a number the analysis cannot read counts as `fallback`. */
+function sliceOf(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : fallback;
+}
+
 /**
  * The size a `@listSize` gives a field in this query: the largest slicing argument given (its
  * default when left out), else the assumed size. A value the analysis cannot read as a number
- * (an explicit null, a string, a missing variable) counts as the assumed size.
+ * (an explicit null, a string, a missing variable) counts as the assumed size. An argument given
+ * by a variable is read per request (the variables over the operation's defaults).
  */
-function listSizeFor(walk: Walk, field: GraphQLField<unknown, unknown>, node: FieldNode, listSize: ListSize): number {
+function listSizeFor(field: GraphQLField<unknown, unknown>, node: FieldNode, listSize: ListSize): Cost {
   const fallback = listSize.assumedSize ?? DEFAULT_LIST_SIZE;
   let size: number | null = null;
+  const fromVariables: { readonly value: ValueNode; readonly type: GraphQLInputType }[] = [];
   let given = 0;
   for (const name of listSize.slicingArguments) {
     const definition = field.args.find((argument) => argument.name === name);
     if (definition === undefined) continue;
     const argument = node.arguments?.find((candidate) => candidate.name.value === name);
     if (argument !== undefined) given += 1;
-    const value = argument === undefined ? definition.defaultValue : valueFromAST(argument.value, definition.type, walk.variables);
+    if (argument !== undefined && readsVariable(argument.value)) {
+      fromVariables.push({ value: argument.value, type: definition.type });
+      continue;
+    }
+    const value = argument === undefined ? definition.defaultValue : valueFromAST(argument.value, definition.type);
     if (argument === undefined && value === undefined) continue;
-    const slice = typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : fallback;
-    size = Math.max(size ?? 0, slice);
+    size = Math.max(size ?? 0, sliceOf(value, fallback));
   }
   if (listSize.requireOneSlicingArgument && listSize.slicingArguments.length > 0 && given !== 1) {
     throw new Refusal(`the field "${field.name}" needs exactly one of the arguments ${listSize.slicingArguments.join(', ')}`);
   }
-  return size ?? fallback;
+  if (fromVariables.length === 0) return size ?? fallback;
+  const known = size ?? 0;
+  return new CostFormula((evaluation) => {
+    let largest = known;
+    for (const { value, type } of fromVariables) largest = Math.max(largest, sliceOf(valueFromAST(value, type, evaluation.variables), fallback));
+    return largest;
+  });
 }
 
 /**
@@ -197,17 +289,18 @@ function fieldSummary(walk: Walk, node: FieldNode, parent: GraphQLNamedType | un
     for (const argument of node.arguments ?? []) weight += price.argumentWeights.get(argument.name.value) ?? 0;
   }
   const listSize = inIntrospection ? null : (price?.listSize ?? null);
-  const size = field !== undefined && listSize !== null ? listSizeFor(walk, field, node, listSize) : 1;
+  const size = field !== undefined && listSize !== null ? listSizeFor(field, node, listSize) : 1;
 
   const children = node.selectionSet ? selectionSetSummary(walk, node.selectionSet, childType, listSize?.sizedFields ?? []) : emptySummary();
   // Each alias inside an introspection root may ask for the whole again.
   if (introspectionRoot !== undefined) summary.cost = weight * (1 + children.aliases);
   // A sized list of scalars: the parent's size counts its appearances, each rounded up alone.
-  else if (sized) summary.cost = price?.isLeafList ? leafListCost(1, weight) : weight + children.cost;
-  else if (price?.isLeafList) summary.cost = leafListCost(size, weight);
-  else if (price?.isList) summary.cost = size * (weight + children.cost);
-  else if (listSize !== null && listSize.sizedFields.length > 0) summary.cost = weight + (children.cost - children.sizedCost) + size * children.sizedCost;
-  else summary.cost = weight + children.cost;
+  else if (sized) summary.cost = price?.isLeafList ? leafListCost(1, weight) : plus(weight, children.cost);
+  else if (price?.isLeafList) summary.cost = leafListOf(size, weight);
+  else if (price?.isList) summary.cost = times(size, plus(weight, children.cost));
+  // weight + (children.cost - children.sizedCost) + size * children.sizedCost
+  else if (listSize !== null && listSize.sizedFields.length > 0) summary.cost = plus(plus(weight, minus(children.cost, children.sizedCost)), times(size, children.sizedCost));
+  else summary.cost = plus(weight, children.cost);
 
   if (inIntrospection) {
     summary.introspectionDepth = (name === 'ofType' ? 0 : 1) + children.introspectionDepth;
@@ -245,25 +338,34 @@ function fragmentSummary(walk: Walk, name: string, sizedFields: readonly string[
  */
 function selectionSetSummary(walk: Walk, selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, sizedFields: readonly string[]): Summary {
   const total = emptySummary();
+  const costs: Cost[] = [];
+  const sizedCosts: Cost[] = [];
+  const add = (part: Summary): void => {
+    addShapeInto(total, part);
+    costs.push(part.cost);
+    sizedCosts.push(part.sizedCost);
+  };
   for (const selection of selectionSet.selections) {
     walk.visitedNodes += 1;
     if (selection.kind === Kind.FIELD) {
       const sized = sizedFields.includes(selection.name.value);
       const part = fieldSummary(walk, selection, parent, sized);
       if (sized) part.sizedCost = part.cost;
-      addInto(total, part);
+      add(part);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       const type = selection.typeCondition ? (walk.schema.getType(selection.typeCondition.name.value) ?? undefined) : parent;
       const part = selectionSetSummary(walk, selection.selectionSet, type, sizedFields);
       part.directives += selection.directives?.length ?? 0;
-      addInto(total, part);
+      add(part);
     } else {
       const part = { ...fragmentSummary(walk, selection.name.value, sizedFields) };
       part.directives += selection.directives?.length ?? 0;
       part.spreads += 1;
-      addInto(total, part);
+      add(part);
     }
   }
+  total.cost = sumOf(costs);
+  total.sizedCost = sumOf(sizedCosts);
   return total;
 }
 
@@ -339,24 +441,119 @@ function effectiveVariables(operation: OperationDefinitionNode, variables: Recor
   return { ...effective, ...variables };
 }
 
-/** {@link longestStringLiteral} of documents already walked: parseRemembered hands the same document back for the same text. */
-const longestLiterals = new WeakMap<DocumentNode, number>();
-
-/**
- * The longest string literal of the document (one walk over a document the token cap bounded,
- * once per document: it depends on nothing else).
- */
+/** The longest string literal of the document (one walk over a document the token cap bounded). */
 function longestStringLiteral(document: DocumentNode): number {
-  const known = longestLiterals.get(document);
-  if (known !== undefined) return known;
   let longest = 0;
   visit(document, {
     StringValue(node) {
       longest = Math.max(longest, node.value.length);
     },
   });
-  longestLiterals.set(document, longest);
   return longest;
+}
+
+/**
+ * What the analysis reads of a document that depends on nothing else, worked out once per parsed
+ * document (parseRemembered hands the same document back for the same text) and kept with it:
+ * counts, the walk's summaries (per schema), the repeated-key check (per pair of caps it reads).
+ * A request then checks its variables, compares these with its caps, and works out the cost
+ * formulas of its operation, if any (a slicing argument given by a variable).
+ */
+interface DocumentPlan {
+  readonly longestLiteral: number;
+  readonly operations: readonly OperationDefinitionNode[];
+  readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
+  readonly widest: number;
+  readonly walks: WeakMap<GraphQLSchema, WalkedDocument>;
+  /** {@link repeatedResponseKey} over the document, by `maxSameResponseKey|maxFields`. */
+  readonly repeated: Map<string, string | null>;
+}
+
+/** The walk of a document's definitions (operations, then fragments), with no caps applied. */
+interface WalkedDocument {
+  /** Each definition walked, in order, with the visits counted once it was walked. */
+  readonly definitions: readonly { readonly definition: OperationDefinitionNode | FragmentDefinitionNode; readonly summary: Summary; readonly visitedNodes: number }[];
+  /** Why the walk stopped in the definition after the last one listed (a fragment cycle, a missing slicing argument); null: all walked. */
+  readonly refusal: { readonly reason: string; readonly visitedNodes: number } | null;
+  readonly visitedNodes: number;
+}
+
+const plans = new WeakMap<DocumentNode, DocumentPlan>();
+
+/** Pairs of caps a document's repeated-key check is kept for (callers use one or two). */
+const MAX_REPEATED_CHECKS = 4;
+
+function planOf(document: DocumentNode): DocumentPlan {
+  let plan = plans.get(document);
+  if (plan === undefined) {
+    const operations: OperationDefinitionNode[] = [];
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const definition of document.definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+      else if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
+    }
+    plan = { longestLiteral: longestStringLiteral(document), operations, fragments, widest: widestSelectionSet(document), walks: new WeakMap(), repeated: new Map() };
+    plans.set(document, plan);
+  }
+  return plan;
+}
+
+/**
+ * The walk of every definition of the document under `schema`, once: one memo for the whole
+ * document, so each fragment is summarised once whatever spreads it. Stops at the first refusal,
+ * as a walk under the caps would (those are applied per request, definition by definition).
+ */
+function walkedDocument(plan: DocumentPlan, schema: GraphQLSchema): WalkedDocument {
+  const known = plan.walks.get(schema);
+  if (known !== undefined) return known;
+  const walk: Walk = { schema, fragments: plan.fragments, memo: new Map(), visitedNodes: 0 };
+  const definitions: WalkedDocument['definitions'][number][] = [];
+  let refusal: WalkedDocument['refusal'] = null;
+  try {
+    for (const definition of [...plan.operations, ...plan.fragments.values()]) {
+      let summary: Summary;
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+        summary = fragmentSummary(walk, definition.name.value, []);
+      } else {
+        const root = schema.getRootType(definition.operation) ?? undefined;
+        summary = selectionSetSummary(walk, definition.selectionSet, root, []);
+        summary.directives += definition.directives?.length ?? 0;
+        for (const variable of definition.variableDefinitions ?? []) summary.directives += variable.directives?.length ?? 0;
+      }
+      definitions.push({ definition, summary, visitedNodes: walk.visitedNodes });
+    }
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    refusal = { reason: error.message, visitedNodes: walk.visitedNodes };
+  }
+  const walked: WalkedDocument = { definitions, refusal, visitedNodes: walk.visitedNodes };
+  plan.walks.set(schema, walked);
+  return walked;
+}
+
+/**
+ * The first response key selected more than `maxSameResponseKey` times at one path of any
+ * definition, or null. Every field is one selection, and a spread or an inline fragment more than
+ * doubles nothing that a real document needs: four selections per field counted is plenty.
+ */
+function repeatedKeyOf(plan: DocumentPlan, limits: QueryLimits): string | null {
+  const key = `${limits.maxSameResponseKey}|${limits.maxFields}`;
+  const known = plan.repeated.get(key);
+  if (known !== undefined) return known;
+  const budget = { left: 4 * limits.maxFields };
+  let repeated: string | null = null;
+  for (const definition of [...plan.operations, ...plan.fragments.values()]) {
+    repeated = repeatedResponseKey(definition.selectionSet, plan.fragments, limits.maxSameResponseKey, budget);
+    if (repeated !== null) break;
+  }
+  if (plan.repeated.size >= MAX_REPEATED_CHECKS) plan.repeated.clear();
+  plan.repeated.set(key, repeated);
+  return repeated;
+}
+
+/** A definition's cost for this request: its formulas, if any, over the variables and the operation's defaults. */
+function costFor(cost: Cost, operation: OperationDefinitionNode, variables: Record<string, unknown>): number {
+  return typeof cost === 'number' ? cost : new CostEvaluation(effectiveVariables(operation, variables)).valueOf(cost);
 }
 
 function tooComplex(reason: string, cost: number | null, visitedNodes: number): QueryAnalysis {
@@ -373,6 +570,10 @@ function tooComplex(reason: string, cost: number | null, visitedNodes: number): 
  * validation reads them all (an operation never selected, an unused fragment), and its
  * OverlappingFieldsCanBeMergedRule is quadratic in same-named fields, so the whole document's
  * fields, the width of each selection set and the repeats of one response key are capped too.
+ *
+ * Everything but the variables' bounds and the slicing arguments given by variables is worked out
+ * once per parsed document ({@link DocumentPlan}): a repeated query costs a look-up, the caps'
+ * comparisons and its cost formulas, and is answered exactly as a first one.
  */
 export function analyzeQuery(schema: GraphQLSchema, source: string, operationName: string | undefined, variables: Record<string, unknown>, limits: QueryLimits): QueryAnalysis {
   if (source.length > limits.maxQueryLength) return tooComplex(`the query is longer than ${limits.maxQueryLength} characters`, null, 0);
@@ -387,58 +588,35 @@ export function analyzeQuery(schema: GraphQLSchema, source: string, operationNam
     }
     return { kind: 'unparsed' };
   }
-  if (longestStringLiteral(document) > limits.maxStringLiteralLength) {
+  const plan = planOf(document);
+  if (plan.longestLiteral > limits.maxStringLiteralLength) {
     return tooComplex(`a string in the query is longer than ${limits.maxStringLiteralLength} characters`, null, 0);
   }
-  const operations: OperationDefinitionNode[] = [];
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    else if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
-  }
+  const { operations, fragments } = plan;
   if (fragments.size > limits.maxFragments) return tooComplex(`the document defines ${fragments.size} fragments; the limit is ${limits.maxFragments}`, null, 0);
   if (operations.length > limits.maxOperations) return tooComplex(`the document defines ${operations.length} operations; the limit is ${limits.maxOperations}`, null, 0);
-  const widest = widestSelectionSet(document);
-  if (widest > limits.maxSelections) return tooComplex(`a selection set holds ${widest} selections; the limit is ${limits.maxSelections}`, null, 0);
+  if (plan.widest > limits.maxSelections) return tooComplex(`a selection set holds ${plan.widest} selections; the limit is ${limits.maxSelections}`, null, 0);
 
   const operation = operationOf(operations, operationName);
-  // One walk (one memo) for the whole document, so each fragment is summarised once whatever
-  // spreads it; slicing arguments read the selected operation's variables.
-  const walk: Walk = { schema, fragments, variables: operation === undefined ? variables : effectiveVariables(operation, variables), memo: new Map(), visitedNodes: 0 };
+  // Slicing arguments read the selected operation's variables.
+  const walked = walkedDocument(plan, schema);
   let selected: Summary | undefined;
   let fields = 0;
-  try {
-    for (const definition of [...operations, ...fragments.values()]) {
-      let summary: Summary;
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) {
-        summary = fragmentSummary(walk, definition.name.value, []);
-      } else {
-        const root = schema.getRootType(definition.operation) ?? undefined;
-        summary = selectionSetSummary(walk, definition.selectionSet, root, []);
-        summary.directives += definition.directives?.length ?? 0;
-        for (const variable of definition.variableDefinitions ?? []) summary.directives += variable.directives?.length ?? 0;
-        if (definition === operation) selected = summary;
-      }
-      const problem = shapeProblem(summary, limits);
-      if (problem !== null) return tooComplex(problem, definition === operation ? summary.cost : null, walk.visitedNodes);
-      fields += summary.fields;
-    }
-  } catch (error) {
-    if (error instanceof Refusal) return tooComplex(error.message, null, walk.visitedNodes);
-    throw error;
+  for (const { definition, summary, visitedNodes } of walked.definitions) {
+    if (definition === operation) selected = summary;
+    const problem = shapeProblem(summary, limits);
+    if (problem !== null) return tooComplex(problem, definition === operation ? costFor(summary.cost, definition, variables) : null, visitedNodes);
+    fields += summary.fields;
   }
+  if (walked.refusal !== null) return tooComplex(walked.refusal.reason, null, walked.refusal.visitedNodes);
   if (fields > limits.maxFields) {
-    return tooComplex(`the document has ${fields} fields (counted as validation reads them); the limit is ${limits.maxFields}`, null, walk.visitedNodes);
+    return tooComplex(`the document has ${fields} fields (counted as validation reads them); the limit is ${limits.maxFields}`, null, walked.visitedNodes);
   }
-  // Every field is one selection, and a spread or an inline fragment more than doubles nothing
-  // that a real document needs: four selections per field counted is plenty.
-  const budget = { left: 4 * limits.maxFields };
-  for (const definition of [...operations, ...fragments.values()]) {
-    const repeated = repeatedResponseKey(definition.selectionSet, fragments, limits.maxSameResponseKey, budget);
-    if (repeated !== null) return tooComplex(repeated, null, walk.visitedNodes);
-  }
+  const repeated = repeatedKeyOf(plan, limits);
+  if (repeated !== null) return tooComplex(repeated, null, walked.visitedNodes);
   if (operation === undefined || selected === undefined) return { kind: 'unparsed' };
-  const { cost, visitedNodes } = { cost: selected.cost, visitedNodes: walk.visitedNodes };
+  const cost = costFor(selected.cost, operation, variables);
+  const visitedNodes = walked.visitedNodes;
   if (cost > limits.maxCost) {
     const shown = Number.isFinite(cost) && cost < 1e15 ? String(cost) : 'more than 10^15';
     return tooComplex(`the query would cost ${shown} points; the limit is ${limits.maxCost} (lower "first" or select less)`, cost, visitedNodes);
