@@ -5,6 +5,7 @@ import type { HttpLimits } from './http/node-server';
 import type { LogLevel } from './observability/logger';
 import type { ObservabilitySettings } from './observability/observability';
 import type { OverloadLimits } from './observability/overload';
+import type { AppendFsync } from './redis/managed';
 
 export type { LogLevel };
 
@@ -86,8 +87,6 @@ export interface RedisAddress {
   readonly host: string;
   readonly port: number;
 }
-
-export type AppendFsync = 'everysec' | 'always' | 'no';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -1,9 +1,24 @@
-import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { RedisClient } from './client';
 import { createRedisClient, waitForRedis } from './client';
-import type { ManagedRedis, StartManagedRedisOptions } from './managed';
+import type { AppendFsync, ManagedRedis, StartManagedRedisOptions } from './managed';
 import { startManagedRedis } from './managed';
+
+/** Where Redis is and how to talk to it: the settings of `Config` that `openRedis` reads. */
+export interface RedisSettings {
+  /** External Redis; undefined (with no sentinels) runs the embedded redis-server under `dataDir`. */
+  readonly redisUrl: string | undefined;
+  /** When true, `redisUrl` is a comma-separated list of cluster seed nodes. */
+  readonly redisCluster: boolean;
+  readonly redisCommandTimeoutMs: number;
+  readonly redisSentinels: readonly { readonly host: string; readonly port: number }[];
+  readonly redisSentinelName: string;
+  readonly redisWaitReplicas: number;
+  readonly redisWaitTimeoutMs: number;
+  readonly redisAppendfsync: AppendFsync;
+  /** Where the embedded redis-server keeps its files. */
+  readonly dataDir: string;
+}
 
 export interface RedisConnection {
   readonly client: RedisClient;
@@ -18,7 +33,7 @@ export interface RedisConnection {
  * is neither. An external Redis that is down is not fatal: the client keeps reconnecting (and, with
  * Sentinel, follows a failover to the new primary) and requests get 503 meanwhile.
  */
-export async function openRedis(config: Config, logger: Logger, options: StartManagedRedisOptions = {}): Promise<RedisConnection> {
+export async function openRedis(config: RedisSettings, logger: Logger, options: StartManagedRedisOptions = {}): Promise<RedisConnection> {
   const external = config.redisUrl !== undefined || config.redisSentinels.length > 0;
   const managed = external ? undefined : await startManagedRedis(config.dataDir, logger, { appendfsync: config.redisAppendfsync, ...options });
   const client = createRedisClient({

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AppendFsync } from '../config';
 import type { Logger } from '../observability/logger';
 
 /**
@@ -84,6 +83,9 @@ function readPid(file: string): number | null {
   const pid = Number(readFileSync(file, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
+
+/** When the embedded redis-server fsyncs its append-only file (REDIS_APPENDFSYNC). */
+export type AppendFsync = 'everysec' | 'always' | 'no';
 
 export interface StartManagedRedisOptions {
   /**
