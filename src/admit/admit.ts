@@ -3,7 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import { apiKeyFromHeaders, parseApiKey } from '../auth/api-key';
 import type { AuthStore, Principal } from '../auth/store';
 import { ApiError, ErrorCode, ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors';
-import type { Refusal } from '../http/respond';
+import type { Refusal } from '../refusal';
 import { analyzeQuery, costExtension, rateLimitHeaders } from '@onceql/ratelimit';
 import type { Admission, QueryLimits } from '@onceql/ratelimit';
 import type { GraphQLParams } from './params';

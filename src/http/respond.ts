@@ -1,20 +1,10 @@
 import type http from 'node:http';
-import { ApiError, HTTP_STATUS } from '../errors';
+import { HTTP_STATUS } from '../errors';
 import type { ErrorCode } from '../errors';
+import type { Refusal } from '../refusal';
 
-/**
- * A request refused before Apollo sees it (by the door or the admit step): the error it gets, the
- * response extensions beside it (e.g. `cost`) and headers to send with it (e.g. `RateLimit`).
- */
-export interface Refusal {
-  readonly error: ApiError;
-  readonly extensions?: Record<string, unknown>;
-  readonly headers?: readonly (readonly [string, string])[];
-}
-
-export function refusal(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): Refusal {
-  return { error: new ApiError(code, message, extensions) };
-}
+export type { Refusal } from '../refusal';
+export { refusal } from '../refusal';
 
 const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json';
 const APPLICATION_JSON = 'application/json';
