@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { createAdmit } from './admit/admit';
+import { createAdmit, hasUsableKey } from './admit/admit';
 import { KnownOperationTypesRule } from './admit/known-operation-types';
 import { trustFunction } from './auth/ip';
 import { AuthStore } from './auth/store';
@@ -30,6 +30,7 @@ import { createObservability } from './observability';
 import { CostBudget, costPlugin, DEFAULT_QUERY_LIMITS } from '@onceql/ratelimit';
 import type { RedisClient } from './redis/client';
 import { pingRedis } from './redis/client';
+import { redisFailureKind } from './redis/connect';
 import { tenantKeys } from './redis/keys';
 import { observeScripts } from './redis/scripts';
 
@@ -65,7 +66,7 @@ export function createServer(config: Config, deps: ServerDeps): OnceqlServer {
   const trust = trustFunction(config.trustProxy);
   const httpServer = createHttpServer({ limits: config.http, logger, isTrustedProxy: (address) => trust(address, 0) });
   const schema = buildLedgerSchema();
-  const observability = createObservability(config.observability, config.overload, logger);
+  const observability = createObservability(config.observability, config.overload, logger, { hasUsableKey, scriptFailureKind: redisFailureKind });
   const observe = observability.requests;
   observeScripts(redis, observe.script);
 

@@ -10,6 +10,12 @@ import type { GraphQLParams } from './params';
 import { persistedQueryHash } from './persisted';
 import { ThrottledAddresses } from './throttled';
 
+/** Whether a request carries a well-formed api key (not yet whether it is a known one). */
+export function hasUsableKey(headers: HeaderMap): boolean {
+  const apiKey = apiKeyFromHeaders((name) => headers.get(name));
+  return apiKey !== null && parseApiKey(apiKey) !== null;
+}
+
 export interface AdmitOptions<TContext> {
   readonly schema: GraphQLSchema;
   readonly auth: AuthStore;

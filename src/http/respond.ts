@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { HTTP_STATUS } from '../errors';
 import type { ErrorCode } from '../errors';
+import { noteRefusalCode } from '../observability/requests';
 import type { Refusal } from '../refusal';
 
 export type { Refusal } from '../refusal';
@@ -63,16 +64,9 @@ export function renderRefusal(accept: string | undefined, refused: Refusal): { s
   return { status, headers, body };
 }
 
-/** The code each refusal was answered with, for the request's log line and metrics. */
-const refusalCodes = new WeakMap<http.ServerResponse, string>();
-
-export function refusalCodeOf(res: http.ServerResponse): string | undefined {
-  return refusalCodes.get(res);
-}
-
 export function sendRefusal(req: http.IncomingMessage, res: http.ServerResponse, refused: Refusal): void {
   const { status, headers, body } = renderRefusal(req.headers.accept, refused);
-  refusalCodes.set(res, String(refused.error.extensions.code));
+  noteRefusalCode(res, String(refused.error.extensions.code));
   res.statusCode = status;
   for (const [name, value] of headers) res.setHeader(name, value);
   res.end(body);

@@ -5,6 +5,7 @@ import { Metrics } from './metrics';
 import { createMetricsServer } from './metrics-server';
 import type { OverloadLimits } from './overload';
 import { EventLoopLag, LoadShedder, TenantInFlight } from './overload';
+import type { RequestObservabilityOptions } from './requests';
 import { RequestObservability } from './requests';
 
 /** Where metrics are served and whether traces are made. */
@@ -41,18 +42,21 @@ export interface Observability {
   stop(): Promise<void>;
 }
 
+/** What the request observer asks of the rest of the app, handed in by the composition root. */
+export type RequestHooks = Pick<RequestObservabilityOptions, 'hasUsableKey' | 'scriptFailureKind'>;
+
 const SHED_LEVEL = { none: 0, reads: 1, all: 2 } as const;
 
 /**
  * Metrics, load shedding and the request observer of one server, built from its settings. Nothing
  * runs until `start` (no timer, no listener), so building a server stays free of side effects.
  */
-export function createObservability(settings: ObservabilitySettings, limits: OverloadLimits, logger: Logger): Observability {
+export function createObservability(settings: ObservabilitySettings, limits: OverloadLimits, logger: Logger, hooks: RequestHooks): Observability {
   const metrics = new Metrics({ tenantLabel: settings.metricsTenantLabel });
   let lag: EventLoopLag | undefined;
   const shedder = new LoadShedder(limits, () => lag?.ms() ?? 0);
   metrics.observeLoad(() => ({ lagSeconds: (lag?.ms() ?? 0) / 1000, shedding: SHED_LEVEL[shedder.level()] }));
-  const requests = new RequestObservability({ logger, metrics, shedder, tenants: new TenantInFlight(limits.tenantMaxInFlight), tracing: settings.tracing });
+  const requests = new RequestObservability({ logger, metrics, shedder, tenants: new TenantInFlight(limits.tenantMaxInFlight), tracing: settings.tracing, ...hooks });
   let metricsServer: http.Server | undefined;
 
   return {

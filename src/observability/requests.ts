@@ -4,14 +4,8 @@ import { context as traceContext, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import { getOperationAST, Kind, parse } from 'graphql';
 import type { FormattedExecutionResult, OperationDefinitionNode } from 'graphql';
-import type { Admit, Admitted } from '../admit/admit';
-import type { GraphQLParams } from '../admit/params';
-import { apiKeyFromHeaders, parseApiKey } from '../auth/api-key';
 import { ApiError, ErrorCode, HTTP_STATUS } from '../errors';
-import type { GraphQLHandler } from '../http/graphql';
-import type { Refusal } from '../http/respond';
-import { isOutcomeUnknown, isRedisUnavailable, WriteOutcomeUnknownError } from '../redis/client';
-import { refusalCodeOf } from '../http/respond';
+import type { Refusal } from '../refusal';
 import type { Logger } from './logger';
 import { shortHash } from './logger';
 import type { IdempotencyOutcome, Metrics } from './metrics';
@@ -27,6 +21,42 @@ export interface RequestObservabilityOptions {
   readonly tracing?: boolean;
   /** How long a shed or concurrency-limited client is told to wait. Default 1000 ms. */
   readonly retryAfterMs?: number;
+  /**
+   * Whether a request carries a well-formed api key (not yet whether it is a known one): while
+   * reads are shed, a request without one cannot be a write that runs now.
+   */
+  readonly hasUsableKey: (headers: HeaderMap) => boolean;
+  /** How a Lua script call failed, the `kind` label of `onceql_redis_errors_total`. */
+  readonly scriptFailureKind: (error: unknown) => ScriptFailureKind;
+}
+
+/** How a script call failed: nothing sent, sent without reply, or an error reply from Redis. */
+export type ScriptFailureKind = 'unavailable' | 'outcome_unknown' | 'error';
+
+/** The handler of `/graphql`, as `handler` wraps it. */
+export type ObservedHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string) => Promise<void>;
+
+/** What `requestKind` reads of a GraphQL request. */
+export interface ObservedParams {
+  readonly query: unknown;
+  readonly operationName: string | undefined;
+  /** Not read: the request's variables, allowed so that a whole set of GraphQL parameters passes. */
+  readonly variables?: Record<string, unknown>;
+  readonly extensions?: Record<string, unknown>;
+}
+
+/** What the admit wrapper reads of one request. */
+export interface ObservedAdmitInput {
+  readonly headers: HeaderMap;
+  readonly params: ObservedParams;
+  /** The node request: the key of its record (see `handler`). */
+  readonly request?: object;
+}
+
+/** What the admit wrapper reads of an admitted request. */
+export interface ObservedAdmitted {
+  readonly context: object;
+  readonly headers: readonly (readonly [string, string])[];
 }
 
 /** Who an admitted request is, for logs and the per-tenant limit. */
@@ -63,6 +93,14 @@ class RequestRecord {
 }
 
 const RECORD = Symbol('onceql.requestRecord');
+
+/** The code each refusal rendered outside Apollo was answered with, by its node response (see `noteRefusalCode`). */
+const refusalCodes = new WeakMap<object, string>();
+
+/** Tells observability the code a response was refused with, for the request's log line and metrics (http/respond calls it). */
+export function noteRefusalCode(res: object, code: string): void {
+  refusalCodes.set(res, code);
+}
 
 /**
  * The record of each request being handled, by its node request (which the door hands to the
@@ -121,7 +159,7 @@ export class RequestObservability {
     this.retryAfterMs = options.retryAfterMs ?? 1000;
   }
 
-  handler(inner: GraphQLHandler): GraphQLHandler {
+  handler(inner: ObservedHandler): ObservedHandler {
     const { metrics } = this.options;
     return (req, res, url, requestId) => {
       const record = new RequestRecord(requestId);
@@ -142,8 +180,11 @@ export class RequestObservability {
     };
   }
 
-  admit<TContext extends object>(inner: Admit<TContext>, identify: (context: TContext) => RequestIdentity): Admit<TContext> {
-    const { shedder, tenants, metrics } = this.options;
+  admit<TInput extends ObservedAdmitInput, TAdmitted extends ObservedAdmitted>(
+    inner: (input: TInput) => Promise<TAdmitted | Refusal>,
+    identify: (context: TAdmitted['context']) => RequestIdentity,
+  ): (input: TInput) => Promise<TAdmitted | Refusal> {
+    const { shedder, tenants, metrics, hasUsableKey } = this.options;
     return async (input) => {
       const record = input.request === undefined ? undefined : records.get(input.request);
       if (record !== undefined && record.leave === undefined) {
@@ -162,7 +203,7 @@ export class RequestObservability {
         }
       }
       const result = this.tracing ? await inSpan('admit', {}, () => inner(input)) : await inner(input);
-      if ('error' in result) {
+      if (isRefusal(result)) {
         this.countRefusal(result);
         if (record !== undefined) record.code = String(result.error.extensions.code);
         return result;
@@ -186,7 +227,7 @@ export class RequestObservability {
         // Enumerable: Apollo copies the context with Object.assign; a symbol key stays out of JSON and Object.keys.
         Object.defineProperty(result.context, RECORD, { value: record, enumerable: true });
       }
-      return result satisfies Admitted<TContext>;
+      return result;
     };
   }
 
@@ -198,7 +239,7 @@ export class RequestObservability {
    * rest, answered without Redis, go on to the admit step, which tells reads from writes.
    */
   beforeBody<TInput extends { readonly headers: HeaderMap; readonly proveKey: boolean; readonly request?: object }>(inner: (input: TInput) => Promise<Refusal | null>): (input: TInput) => Promise<Refusal | null> {
-    const { shedder, metrics } = this.options;
+    const { shedder, metrics, hasUsableKey } = this.options;
     return async (input) => {
       const record = input.request === undefined ? undefined : records.get(input.request);
       if (record !== undefined) {
@@ -234,7 +275,7 @@ export class RequestObservability {
       },
       (error: unknown) => {
         metrics.redisDuration.observe({ script: name }, seconds(started));
-        metrics.redisErrors.inc({ script: name, kind: redisErrorKind(error) });
+        metrics.redisErrors.inc({ script: name, kind: this.options.scriptFailureKind(error) });
         throw error;
       },
     );
@@ -305,7 +346,7 @@ export class RequestObservability {
     const aborted = !res.writableFinished;
     const status = aborted ? 499 : res.statusCode;
     const answer = record.answer;
-    const code = aborted ? 'CLIENT_CLOSED_REQUEST' : (record.code ?? refusalCodeOf(res) ?? answerCode(answer, status));
+    const code = aborted ? 'CLIENT_CLOSED_REQUEST' : (record.code ?? refusalCodes.get(res) ?? answerCode(answer, status));
     const durationSeconds = seconds(record.startedAt);
     const tenant = record.identity?.tenantId;
     this.options.metrics.request({ operationType: record.operationType, operation: record.operation, code, status, tenant }, durationSeconds);
@@ -349,10 +390,8 @@ export class RequestObservability {
   }
 }
 
-/** Whether the request carries a well-formed api key (not yet whether it is a known one). */
-function hasUsableKey(headers: HeaderMap): boolean {
-  const apiKey = apiKeyFromHeaders((name) => headers.get(name));
-  return apiKey !== null && parseApiKey(apiKey) !== null;
+function isRefusal<T extends object>(result: T | Refusal): result is Refusal {
+  return 'error' in result;
 }
 
 function seconds(startedAt: bigint): number {
@@ -384,7 +423,7 @@ function answerCode(answer: FormattedExecutionResult | undefined, status: number
  * it may be a mutation (its text is looked up only in Redis, after this), and a write must not be
  * shed as a read.
  */
-export function requestKind(params: GraphQLParams, maxTokens = 3000): RequestKind {
+export function requestKind(params: ObservedParams, maxTokens = 3000): RequestKind {
   if (typeof params.query !== 'string') return params.extensions?.persistedQuery !== undefined ? 'write' : 'read';
   try {
     const operation = getOperationAST(parse(params.query, { maxTokens, noLocation: true }), params.operationName);
@@ -392,10 +431,4 @@ export function requestKind(params: GraphQLParams, maxTokens = 3000): RequestKin
   } catch {
     return 'read';
   }
-}
-
-/** How a script call failed: nothing sent, sent without reply, or an error reply from Redis. */
-function redisErrorKind(error: unknown): string {
-  if (error instanceof WriteOutcomeUnknownError || isOutcomeUnknown(error)) return 'outcome_unknown';
-  return isRedisUnavailable(error) ? 'unavailable' : 'error';
 }

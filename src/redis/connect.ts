@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger';
 import type { RedisClient } from './client';
-import { createRedisClient, waitForRedis } from './client';
+import { createRedisClient, isOutcomeUnknown, isRedisUnavailable, waitForRedis, WriteOutcomeUnknownError } from './client';
 import type { AppendFsync, ManagedRedis, StartManagedRedisOptions } from './managed';
 import { startManagedRedis } from './managed';
 
@@ -18,6 +18,15 @@ export interface RedisSettings {
   readonly redisAppendfsync: AppendFsync;
   /** Where the embedded redis-server keeps its files. */
   readonly dataDir: string;
+}
+
+/**
+ * How a Redis call failed, for metrics: `outcome_unknown` when it was sent and its reply never came,
+ * `unavailable` when Redis could not be reached, `error` for an error reply.
+ */
+export function redisFailureKind(error: unknown): 'outcome_unknown' | 'unavailable' | 'error' {
+  if (error instanceof WriteOutcomeUnknownError || isOutcomeUnknown(error)) return 'outcome_unknown';
+  return isRedisUnavailable(error) ? 'unavailable' : 'error';
 }
 
 export interface RedisConnection {
