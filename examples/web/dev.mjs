@@ -19,7 +19,7 @@ const env = { ...process.env, NODE_ENV: 'development', PORT: port, HOST: '127.0.
 const children = [];
 
 function admin(...args) {
-  return JSON.parse(execFileSync(process.execPath, [path.join(root, 'dist/src/auth/cli.js'), ...args], { cwd: root, env, encoding: 'utf8' }));
+  return JSON.parse(execFileSync(process.execPath, [path.join(root, 'dist/src/admin.js'), ...args], { cwd: root, env, encoding: 'utf8' }));
 }
 
 async function graphql(apiKey, query, variables) {

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 it('admin CLI through the sentinels with WAIT 1: create-tenant answers once the replica has the tenant and its key, and exits', async () => {
-  const cli = path.resolve(__dirname, '../../dist/src/auth/cli.js');
+  const cli = path.resolve(__dirname, '../../dist/src/admin.js');
   // Not spawnSync: the replication link is relayed by this process, which must keep running.
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = execFile(process.execPath, [cli, 'create-tenant', '--name', 'through sentinel'], { env: { PATH: process.env.PATH, ...group.env, REDIS_WAIT_REPLICAS: '1' }, timeout: 20_000 }, (error, stdout, stderr) =>

@@ -144,7 +144,7 @@ describe('admin CLI', () => {
   });
 
   it('the printed key authenticates against a server on the same Redis', async () => {
-    const result = spawnSync('node', [path.join(ROOT, 'dist/src/auth/cli.js'), 'create-tenant', '--name', 'acme'], {
+    const result = spawnSync('node', [path.join(ROOT, 'dist/src/admin.js'), 'create-tenant', '--name', 'acme'], {
       env: { PATH: process.env.PATH, REDIS_URL: testRedisUrl() },
       encoding: 'utf8',
     });
@@ -161,7 +161,7 @@ describe('admin CLI', () => {
 
   it('create-key, list-keys and revoke-key print JSON and never a secret after creation', () => {
     const cli = (...args: string[]) => {
-      const result = spawnSync('node', [path.join(ROOT, 'dist/src/auth/cli.js'), ...args], { env: { PATH: process.env.PATH, REDIS_URL: testRedisUrl() }, encoding: 'utf8' });
+      const result = spawnSync('node', [path.join(ROOT, 'dist/src/admin.js'), ...args], { env: { PATH: process.env.PATH, REDIS_URL: testRedisUrl() }, encoding: 'utf8' });
       expect([result.status, result.stderr]).toEqual([0, '']);
       expect(result.stdout.trim().split('\n')).toHaveLength(1);
       return JSON.parse(result.stdout) as unknown;
@@ -181,7 +181,7 @@ describe('admin CLI', () => {
   });
 
   it('explains its usage on a bad call, printing nothing on stdout', () => {
-    const result = spawnSync('node', [path.join(ROOT, 'dist/src/auth/cli.js'), 'create-tenant'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    const result = spawnSync('node', [path.join(ROOT, 'dist/src/admin.js'), 'create-tenant'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
     expect(result.status).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('--name');
@@ -190,7 +190,7 @@ describe('admin CLI', () => {
   it('without REDIS_URL uses the embedded Redis of DATA_DIR and stops it again', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'onceql-cli-'));
     try {
-      const result = spawnSync('node', [path.join(ROOT, 'dist/src/auth/cli.js'), 'create-tenant', '--name', 'local'], {
+      const result = spawnSync('node', [path.join(ROOT, 'dist/src/admin.js'), 'create-tenant', '--name', 'local'], {
         env: { PATH: process.env.PATH, DATA_DIR: dataDir },
         encoding: 'utf8',
       });

@@ -1,14 +1,14 @@
 import 'reflect-metadata';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config';
-import { createLogger } from '../observability/logger';
-import { openRedis } from '../redis/connect';
-import { ALL_SCOPES } from './api-key';
-import type { Scope } from './api-key';
-import { ApiKeyNotFoundError, AuthInputError } from './errors';
-import type { ApiKeyRecord } from './store';
-import { AuthStore } from './store';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './observability/logger';
+import { openRedis } from './redis/connect';
+import { ALL_SCOPES } from './auth/api-key';
+import type { Scope } from './auth/api-key';
+import { ApiKeyNotFoundError, AuthInputError } from './auth/errors';
+import type { ApiKeyRecord } from './auth/store';
+import { AuthStore } from './auth/store';
 
 const USAGE = `usage: npm run --silent admin -- <command> [options]
 
@@ -119,8 +119,8 @@ async function run(argv: string[]): Promise<unknown> {
     case 'register-documents': {
       const tenantId = required(values, 'tenant', command);
       const file = required(values, 'file', command);
-      const { checkTrustedDocuments } = await import('../admit/trusted-documents');
-      const { buildLedgerSchema } = await import('../graphql/schema');
+      const { checkTrustedDocuments } = await import('./admit/trusted-documents');
+      const { buildLedgerSchema } = await import('./graphql/schema');
       const { DEFAULT_QUERY_LIMITS } = await import('@onceql/ratelimit');
       const manifest = JSON.parse(await readFile(file, 'utf8')) as unknown;
       const checked = checkTrustedDocuments(buildLedgerSchema(), manifest, { ...DEFAULT_QUERY_LIMITS, maxCost: loadConfig().queryCostMax });
