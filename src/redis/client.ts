@@ -105,7 +105,7 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
  * key): with WAIT on, each is acknowledged only once the replicas have it. Rate-limit and
  * authentication bookkeeping are not: losing a few of those in a failover is harmless.
  */
-export const ACKNOWLEDGED_SCRIPTS: ReadonlySet<string> = new Set( ['createTenant', 'createApiKey', 'revokeApiKey', 'createAccount', 'createTransfer']);
+export const ACKNOWLEDGED_SCRIPTS: ReadonlySet<string> = new Set(['createTenant', 'createApiKey', 'revokeApiKey', 'createAccount', 'createTransfer']);
 
 /** WAIT fell short (fewer replicas confirmed, or WAIT itself failed): the write may not survive a failover. */
 export class ReplicationShortError extends Error {

@@ -69,7 +69,7 @@ export class ScriptReplyError extends Error {
 }
 
 /** `local NAME = value` lines for {@link ScriptSpec.constants}. */
-export function luaConstants(constants: Readonly<Record<string, number>>): string {
+function luaConstants(constants: Readonly<Record<string, number>>): string {
   return Object.entries(constants)
     .map(([name, value]) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`constant ${name}: not a Lua name`);
@@ -142,7 +142,7 @@ function methodOf(client: ScriptClient, script: AnyScript): string {
  * call is an EVAL and later ones EVALSHA (EVAL again after a NOSCRIPT). A first call is thus never
  * an EVALSHA that a stalled server would answer NOSCRIPT later, leaving its outcome in doubt.
  */
-export function sendScript(client: ScriptClient, script: AnyScript, call: ScriptCall): Promise<unknown> {
+function sendScript(client: ScriptClient, script: AnyScript, call: ScriptCall): Promise<unknown> {
   const method = methodOf(client, script);
   const commands = client as unknown as Record<string, ScriptMethod>;
   const send = commands[script.reply === 'buffer' ? `${method}Buffer` : method] as ScriptMethod;
@@ -204,12 +204,6 @@ export function defineScript<const K extends readonly string[] | 'variadic', con
     },
   };
   return script;
-}
-
-/** Loads every script into a client's server(s) ahead of the first call (optional: calls fall back to EVAL). */
-export async function loadScripts(client: ScriptClient, scripts: readonly AnyScript[]): Promise<void> {
-  const nodes = 'nodes' in client && typeof client.nodes === 'function' ? client.nodes('master') : [client as Redis];
-  await Promise.all(nodes.flatMap((node) => scripts.map((script) => node.script('LOAD', script.lua))));
 }
 
 // Decoders for the shapes scripts reply with.
